@@ -1,0 +1,143 @@
+//! Grammar selection and parsing. Parsing never fails: syntax errors become a diagnostic with
+//! the line and column of the first ERROR or MISSING node.
+
+use mge_core::Language;
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::model::{Diagnostic, Severity};
+
+/// The tree-sitter grammar used for a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Grammar {
+    Python,
+    TypeScript,
+    Tsx,
+    JavaScript,
+}
+
+impl Grammar {
+    /// The grammar for a file: TSX for `.tsx`, otherwise the language's own.
+    pub fn for_file(path: &str, language: Language) -> Grammar {
+        match language {
+            Language::Python => Grammar::Python,
+            Language::JavaScript => Grammar::JavaScript,
+            Language::TypeScript => {
+                if path.ends_with(".tsx") {
+                    Grammar::Tsx
+                } else {
+                    Grammar::TypeScript
+                }
+            }
+        }
+    }
+
+    pub fn ts_language(self) -> tree_sitter::Language {
+        match self {
+            Grammar::Python => tree_sitter_python::LANGUAGE.into(),
+            Grammar::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Grammar::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Grammar::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+        }
+    }
+
+    pub fn is_python(self) -> bool {
+        self == Grammar::Python
+    }
+}
+
+/// Parses `source`; `None` only if tree-sitter refuses the grammar (an ABI mismatch).
+pub fn parse(grammar: Grammar, source: &str) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser.set_language(&grammar.ts_language()).ok()?;
+    parser.parse(source, None)
+}
+
+/// 1-based line and byte column of a node's start.
+pub fn position(node: Node) -> (u32, u32) {
+    let p = node.start_position();
+    (p.row as u32 + 1, p.column as u32 + 1)
+}
+
+/// The first ERROR or MISSING node in document order, as a diagnostic.
+pub fn first_syntax_error(tree: &Tree) -> Option<Diagnostic> {
+    let root = tree.root_node();
+    if !root.has_error() {
+        return None;
+    }
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            let (line, column) = position(node);
+            let (code, message) = if node.is_missing() {
+                (
+                    "missing_node",
+                    format!("syntax error: missing '{}'", node.kind()),
+                )
+            } else {
+                let text_hint = node.child(0).map(|c| c.kind()).unwrap_or("input");
+                (
+                    "syntax_error",
+                    format!("syntax error: unexpected {text_hint}"),
+                )
+            };
+            return Some(Diagnostic {
+                severity: Severity::Error,
+                code: code.to_string(),
+                message,
+                line,
+                column,
+            });
+        }
+        // Descend only into subtrees that hold an error.
+        if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                // has_error() on the root promised an error; report the root if none found.
+                let (line, column) = position(root);
+                return Some(Diagnostic {
+                    severity: Severity::Error,
+                    code: "syntax_error".to_string(),
+                    message: "syntax error".to_string(),
+                    line,
+                    column,
+                });
+            }
+        }
+    }
+}
+
+/// Depth of the deepest node, computed without recursion; stops counting at `limit + 1`.
+pub fn max_depth(tree: &Tree, limit: usize) -> (usize, Option<Node<'_>>) {
+    let mut cursor = tree.root_node().walk();
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    let mut deepest = None;
+    loop {
+        if depth > max {
+            max = depth;
+            if max > limit {
+                return (max, Some(cursor.node()));
+            }
+            deepest = Some(cursor.node());
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return (max, deepest);
+            }
+            depth -= 1;
+        }
+    }
+}
