@@ -1,0 +1,118 @@
+//! The Postgres backend: UUID, JSONB, TIMESTAMPTZ, DOUBLE PRECISION.
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Row};
+
+use crate::error::db_err;
+use crate::{Backend, Result, StoreError};
+
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// A store in one Postgres database (tables in the connection's current schema).
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+pub(crate) mod mvp {
+    crate::mvp_sql::mvp_ops!(sqlx::Postgres, crate::value::POSTGRES_MAX_BINDS);
+}
+
+pub(crate) mod v2 {
+    crate::v2_sql::v2_ops!(sqlx::Postgres, crate::value::POSTGRES_MAX_BINDS);
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` URL.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let options = url
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .map_err(|e| StoreError::InvalidUrl {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(db_err("connecting to", "database", redact(url)))?;
+        Ok(PgStore { pool })
+    }
+
+    pub(crate) async fn acquire(&self, action: &'static str) -> Result<PoolConnection<Postgres>> {
+        self.pool
+            .acquire()
+            .await
+            .map_err(db_err(action, "database", "postgres"))
+    }
+
+    async fn names(&self, sql: &'static str, what: &'static str) -> Result<Vec<String>> {
+        let rows = sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("listing", what, "current schema"))?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<String, _>(0)
+                    .map_err(db_err("reading", what, "current schema"))
+            })
+            .collect()
+    }
+
+    pub(crate) async fn catalog_tables(&self) -> Result<Vec<String>> {
+        self.names(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+             AND table_name <> '_sqlx_migrations' ORDER BY table_name",
+            "tables",
+        )
+        .await
+    }
+
+    pub(crate) async fn catalog_indexes(&self) -> Result<Vec<String>> {
+        self.names(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+             ORDER BY indexname",
+            "indexes",
+        )
+        .await
+    }
+
+    pub(crate) async fn catalog_columns(&self, table: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("listing columns of", "table", table))?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<String, _>(0)
+                    .map_err(db_err("reading column of", "table", table))
+            })
+            .collect()
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+crate::forward_store!(PgStore, Backend::Postgres, MIGRATOR);

@@ -1,0 +1,764 @@
+//! The V2 queries, written once and instantiated for each backend by [`v2_ops!`] next to the
+//! MVP ones (whose helpers `col` and `insert_rows` they reuse through `super::mvp`).
+
+/// The columns of `atomic_units` written by an insert (26 of them), in bind order.
+macro_rules! atom_columns {
+    () => {
+        "id, task_id, masterplan_id, atom_number, atom_key, name, description, kind, \
+         qualified_name, language, file_path, start_byte, end_byte, start_line, end_line, \
+         parent_atom_id, estimated_loc, complexity, node_type, context_json, \
+         completeness_score, code, status, attempts, atomicity_score, created_at"
+    };
+}
+
+pub(crate) use atom_columns;
+
+/// Expands to the V2 operations for one sqlx database type, as free functions taking a pool.
+macro_rules! v2_ops {
+    ($db:ty, $max_binds:expr) => {
+        use std::collections::HashSet;
+
+        use mge_core::{AtomId, ExecutionMode, Language, PlanId};
+        use sqlx::types::Json;
+        use sqlx::{Pool, QueryBuilder};
+
+        use super::mvp::{col, insert_history, insert_rows};
+        use $crate::error::db_err;
+        use $crate::v2::{
+            NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
+            NewValidationResult, NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph,
+            StoredReview, StoredValidationResult, StoredWave,
+        };
+        use $crate::value::{now, parse_text, rows_per_statement, DbUuid};
+        use $crate::{ConstraintKind, Result, StoreError};
+
+        type DbConn = <$db as sqlx::Database>::Connection;
+
+        const ATOM_COLUMNS: &str = $crate::v2_sql::atom_columns!();
+
+        pub(crate) async fn insert_atoms(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            atoms: &[NewAtom],
+        ) -> Result<()> {
+            let at = now();
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting atom insert of", "plan", plan))?;
+            let head = concat!("INSERT INTO atomic_units (", $crate::v2_sql::atom_columns!(), ") ");
+            insert_rows(&mut tx, head, 26, atoms, "atoms of plan", &plan, |b, a| {
+                b.push_bind(DbUuid(a.id))
+                    .push_bind(DbUuid(a.task_id))
+                    .push_bind(DbUuid(plan))
+                    .push_bind(a.atom_number)
+                    .push_bind(a.atom_key.as_str())
+                    .push_bind(a.name.as_str())
+                    .push_bind(a.description.as_str())
+                    .push_bind(a.kind.as_str())
+                    .push_bind(a.qualified_name.as_deref())
+                    .push_bind(a.language.as_str())
+                    .push_bind(a.file_path.as_str())
+                    .push_bind(a.start_byte)
+                    .push_bind(a.end_byte)
+                    .push_bind(a.start_line)
+                    .push_bind(a.end_line)
+                    .push_bind(a.parent_atom_id.map(DbUuid))
+                    .push_bind(a.estimated_loc)
+                    .push_bind(a.complexity)
+                    .push_bind(a.node_type.as_deref())
+                    .push_bind(Json(&a.context))
+                    .push_bind(a.completeness_score)
+                    .push_bind(a.code.as_deref())
+                    .push_bind("pending")
+                    .push_bind(0_i32)
+                    .push_bind(a.atomicity_score)
+                    .push_bind(at);
+            })
+            .await?;
+            refresh_atom_totals(&mut tx, plan).await?;
+            tx.commit()
+                .await
+                .map_err(db_err("committing atoms of", "plan", plan))?;
+            Ok(())
+        }
+
+        /// Recomputes the plan's V2 atom metrics from its atoms.
+        async fn refresh_atom_totals(conn: &mut DbConn, plan: PlanId) -> Result<()> {
+            let done = sqlx::query(
+                "UPDATE masterplans SET \
+                 v2_total_atoms = (SELECT COUNT(*) FROM atomic_units WHERE masterplan_id = $1), \
+                 v2_avg_atom_loc = COALESCE((SELECT AVG(end_line - start_line + 1.0) \
+                     FROM atomic_units WHERE masterplan_id = $1), 0.0) \
+                 WHERE masterplan_id = $1",
+            )
+            .bind(DbUuid(plan))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err("updating atom metrics of", "plan", plan))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("plan", plan));
+            }
+            Ok(())
+        }
+
+        async fn insert_dependencies(
+            conn: &mut DbConn,
+            plan: PlanId,
+            deps: &[NewAtomDependency],
+        ) -> Result<()> {
+            let at = now();
+            let result = insert_rows(
+                conn,
+                "INSERT INTO atom_dependencies (id, masterplan_id, from_atom_id, to_atom_id, \
+                 dependency_type, weight, created_at) ",
+                7,
+                deps,
+                "atom dependencies of plan",
+                &plan,
+                |b, d| {
+                    b.push_bind(DbUuid(uuid::Uuid::new_v4()))
+                        .push_bind(DbUuid(plan))
+                        .push_bind(DbUuid(d.from_atom))
+                        .push_bind(DbUuid(d.to_atom))
+                        .push_bind(d.kind.as_str())
+                        .push_bind(d.weight)
+                        .push_bind(at);
+                },
+            )
+            .await;
+            match result {
+                Err(StoreError::Constraint {
+                    kind: ConstraintKind::ForeignKey,
+                    ..
+                }) => Err(explain_missing_atoms(conn, plan, deps).await),
+                other => other,
+            }
+        }
+
+        /// After a foreign key failure, names the first edge whose atom does not exist.
+        async fn explain_missing_atoms(
+            conn: &mut DbConn,
+            plan: PlanId,
+            deps: &[NewAtomDependency],
+        ) -> StoreError {
+            let mut wanted: Vec<AtomId> = deps
+                .iter()
+                .flat_map(|d| [d.from_atom, d.to_atom])
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            wanted.sort();
+            let mut found = HashSet::new();
+            for chunk in wanted.chunks(rows_per_statement($max_binds, 1)) {
+                let mut qb = QueryBuilder::<$db>::new("SELECT id FROM atomic_units WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(DbUuid(*id));
+                }
+                qb.push(")");
+                let rows = match qb.build().fetch_all(&mut *conn).await {
+                    Ok(rows) => rows,
+                    Err(e) => return StoreError::db("checking atoms of", "plan", plan, e),
+                };
+                for r in &rows {
+                    match col::<DbUuid>(r, "id", "atom", &"?") {
+                        Ok(id) => found.insert(id.0),
+                        Err(e) => return e,
+                    };
+                }
+            }
+            let missing = deps.iter().find_map(|d| {
+                [d.from_atom, d.to_atom]
+                    .into_iter()
+                    .find(|a| !found.contains(a))
+                    .map(|a| (d, a))
+            });
+            match missing {
+                Some((d, atom)) => StoreError::Constraint {
+                    entity: "atom dependency",
+                    id: format!("{} -> {}", d.from_atom, d.to_atom),
+                    kind: ConstraintKind::ForeignKey,
+                    constraint: None,
+                    message: format!("atom {atom} does not exist"),
+                },
+                None => StoreError::Constraint {
+                    entity: "atom dependencies of plan",
+                    id: plan.to_string(),
+                    kind: ConstraintKind::ForeignKey,
+                    constraint: None,
+                    message: "a referenced atom does not exist".to_string(),
+                },
+            }
+        }
+
+        pub(crate) async fn insert_atom_dependencies(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            deps: &[NewAtomDependency],
+        ) -> Result<()> {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting dependency insert of", "plan", plan))?;
+            insert_dependencies(&mut tx, plan, deps).await?;
+            tx.commit()
+                .await
+                .map_err(db_err("committing dependencies of", "plan", plan))
+        }
+
+        pub(crate) async fn load_atoms(pool: &Pool<$db>, plan: PlanId) -> Result<Vec<StoredAtom>> {
+            let sql = format!(
+                "SELECT a.{}, a.wave_number, a.validation_passed, a.confidence_score, \
+                 a.needs_human_review, a.human_reviewed \
+                 FROM atomic_units a JOIN masterplan_tasks t ON t.task_id = a.task_id \
+                 WHERE a.masterplan_id = $1 ORDER BY t.task_number, a.atom_number",
+                ATOM_COLUMNS.replace(", ", ", a.")
+            );
+            let rows = sqlx::query(&sql)
+                .bind(DbUuid(plan))
+                .fetch_all(pool)
+                .await
+                .map_err(db_err("loading atoms of", "plan", plan))?;
+            rows.iter()
+                .map(|r| {
+                    let id = col::<DbUuid>(r, "id", "atom of plan", &plan)?.0;
+                    let e = "atom";
+                    let language: String = col(r, "language", e, &id)?;
+                    let status: Option<String> = col(r, "status", e, &id)?;
+                    Ok(StoredAtom {
+                        atom: NewAtom {
+                            id,
+                            task_id: col::<DbUuid>(r, "task_id", e, &id)?.0,
+                            atom_key: col(r, "atom_key", e, &id)?,
+                            atom_number: col(r, "atom_number", e, &id)?,
+                            name: col(r, "name", e, &id)?,
+                            description: col(r, "description", e, &id)?,
+                            kind: col(r, "kind", e, &id)?,
+                            node_type: col(r, "node_type", e, &id)?,
+                            qualified_name: col(r, "qualified_name", e, &id)?,
+                            language: parse_text::<Language>(&language, e, id, "language")?,
+                            file_path: col(r, "file_path", e, &id)?,
+                            start_byte: col(r, "start_byte", e, &id)?,
+                            end_byte: col(r, "end_byte", e, &id)?,
+                            start_line: col(r, "start_line", e, &id)?,
+                            end_line: col(r, "end_line", e, &id)?,
+                            parent_atom_id: col::<Option<DbUuid>>(r, "parent_atom_id", e, &id)?
+                                .map(|u| u.0),
+                            estimated_loc: col::<Option<i32>>(r, "estimated_loc", e, &id)?
+                                .unwrap_or(10),
+                            complexity: col::<Option<f64>>(r, "complexity", e, &id)?
+                                .unwrap_or(1.0),
+                            context: col::<Json<serde_json::Value>>(r, "context_json", e, &id)?.0,
+                            completeness_score: col::<Option<f64>>(r, "completeness_score", e, &id)?
+                                .unwrap_or(0.0),
+                            atomicity_score: col(r, "atomicity_score", e, &id)?,
+                            code: col(r, "code", e, &id)?,
+                        },
+                        status: parse_text(status.as_deref().unwrap_or("pending"), e, id, "status")?,
+                        attempts: col::<Option<i32>>(r, "attempts", e, &id)?.unwrap_or(0),
+                        wave_number: col(r, "wave_number", e, &id)?,
+                        validation_passed: col(r, "validation_passed", e, &id)?,
+                        confidence_score: col(r, "confidence_score", e, &id)?,
+                        needs_human_review: col::<Option<bool>>(r, "needs_human_review", e, &id)?
+                            .unwrap_or(false),
+                        human_reviewed: col::<Option<bool>>(r, "human_reviewed", e, &id)?
+                            .unwrap_or(false),
+                        created_at: col(r, "created_at", e, &id)?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn load_atom_dependencies(
+            pool: &Pool<$db>,
+            plan: PlanId,
+        ) -> Result<Vec<NewAtomDependency>> {
+            let rows = sqlx::query(
+                "SELECT id, from_atom_id, to_atom_id, dependency_type, weight \
+                 FROM atom_dependencies WHERE masterplan_id = $1 \
+                 ORDER BY from_atom_id, to_atom_id",
+            )
+            .bind(DbUuid(plan))
+            .fetch_all(pool)
+            .await
+            .map_err(db_err("loading atom dependencies of", "plan", plan))?;
+            rows.iter()
+                .map(|r| {
+                    let id = col::<DbUuid>(r, "id", "atom dependency of plan", &plan)?.0;
+                    let e = "atom dependency";
+                    let kind: String = col(r, "dependency_type", e, &id)?;
+                    Ok(NewAtomDependency {
+                        from_atom: col::<DbUuid>(r, "from_atom_id", e, &id)?.0,
+                        to_atom: col::<DbUuid>(r, "to_atom_id", e, &id)?.0,
+                        kind: parse_text(&kind, e, id, "dependency_type")?,
+                        weight: col::<Option<f64>>(r, "weight", e, &id)?.unwrap_or(1.0),
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn replace_dependency_graph(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            graph: &NewDependencyGraph,
+            deps: &[NewAtomDependency],
+            waves: &[NewWave],
+        ) -> Result<()> {
+            let at = now();
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting graph rebuild of", "plan", plan))?;
+            for (table, entity) in [
+                ("atom_dependencies", "atom dependencies of plan"),
+                ("execution_waves", "execution waves of plan"),
+                ("dependency_graphs", "dependency graph of plan"),
+            ] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE masterplan_id = $1"))
+                    .bind(DbUuid(plan))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("deleting", entity, plan))?;
+            }
+            sqlx::query("UPDATE atomic_units SET wave_number = NULL WHERE masterplan_id = $1")
+                .bind(DbUuid(plan))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("clearing waves of", "atoms of plan", plan))?;
+
+            let parallel_waves: Vec<&Vec<AtomId>> = waves.iter().map(|w| &w.atom_ids).collect();
+            sqlx::query(
+                "INSERT INTO dependency_graphs (id, masterplan_id, total_atoms, total_edges, \
+                 max_depth, parallelizable_atoms, execution_order, parallel_waves, boundaries, \
+                 graph_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(DbUuid(uuid::Uuid::new_v4()))
+            .bind(DbUuid(plan))
+            .bind(graph.total_atoms)
+            .bind(graph.total_edges)
+            .bind(graph.max_depth)
+            .bind(graph.parallelizable_atoms)
+            .bind(Json(&graph.execution_order))
+            .bind(Json(&parallel_waves))
+            .bind(graph.boundaries.as_ref().map(Json))
+            .bind(graph.graph_json.as_ref().map(Json))
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("inserting", "dependency graph of plan", plan))?;
+
+            insert_dependencies(&mut tx, plan, deps).await?;
+
+            insert_rows(
+                &mut tx,
+                "INSERT INTO execution_waves (id, masterplan_id, wave_number, atom_ids, status, \
+                 total_atoms, completed_atoms, failed_atoms) ",
+                8,
+                waves,
+                "execution waves of plan",
+                &plan,
+                |b, w| {
+                    b.push_bind(DbUuid(uuid::Uuid::new_v4()))
+                        .push_bind(DbUuid(plan))
+                        .push_bind(w.wave_number)
+                        .push_bind(Json(&w.atom_ids))
+                        .push_bind("pending")
+                        .push_bind(w.atom_ids.len() as i32)
+                        .push_bind(0_i32)
+                        .push_bind(0_i32);
+                },
+            )
+            .await?;
+
+            for wave in waves {
+                let mut updated = 0;
+                for chunk in wave.atom_ids.chunks(rows_per_statement($max_binds, 1) - 2) {
+                    let mut qb = QueryBuilder::<$db>::new("UPDATE atomic_units SET wave_number = ");
+                    qb.push_bind(wave.wave_number);
+                    qb.push(" WHERE masterplan_id = ");
+                    qb.push_bind(DbUuid(plan));
+                    qb.push(" AND id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(DbUuid(*id));
+                    }
+                    qb.push(")");
+                    updated += qb
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err("setting wave of", "atoms of plan", plan))?
+                        .rows_affected();
+                }
+                if updated != wave.atom_ids.len() as u64 {
+                    return Err(StoreError::NotFound {
+                        entity: "atom of wave",
+                        id: format!(
+                            "{} (wave {} names {} atoms, {} exist in plan {plan})",
+                            wave.atom_ids.first().map(|a| a.to_string()).unwrap_or_default(),
+                            wave.wave_number,
+                            wave.atom_ids.len(),
+                            updated
+                        ),
+                    });
+                }
+            }
+            if let Some(seconds) = graph.build_time_seconds {
+                sqlx::query(
+                    "UPDATE masterplans SET v2_graph_build_time_seconds = $2 \
+                     WHERE masterplan_id = $1",
+                )
+                .bind(DbUuid(plan))
+                .bind(seconds)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("recording graph build time of", "plan", plan))?;
+            }
+            tx.commit()
+                .await
+                .map_err(db_err("committing graph of", "plan", plan))
+        }
+
+        pub(crate) async fn load_dependency_graph(
+            pool: &Pool<$db>,
+            plan: PlanId,
+        ) -> Result<Option<StoredDependencyGraph>> {
+            let row = sqlx::query(
+                "SELECT id, total_atoms, total_edges, max_depth, parallelizable_atoms, \
+                 execution_order, parallel_waves, boundaries, graph_json, created_at \
+                 FROM dependency_graphs WHERE masterplan_id = $1",
+            )
+            .bind(DbUuid(plan))
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err("loading", "dependency graph of plan", plan))?;
+            let Some(r) = row else { return Ok(None) };
+            let e = "dependency graph of plan";
+            Ok(Some(StoredDependencyGraph {
+                id: col::<DbUuid>(&r, "id", e, &plan)?.0,
+                plan_id: plan,
+                total_atoms: col(&r, "total_atoms", e, &plan)?,
+                total_edges: col(&r, "total_edges", e, &plan)?,
+                max_depth: col(&r, "max_depth", e, &plan)?,
+                parallelizable_atoms: col(&r, "parallelizable_atoms", e, &plan)?,
+                execution_order: col::<Json<Vec<AtomId>>>(&r, "execution_order", e, &plan)?.0,
+                parallel_waves: col::<Json<Vec<Vec<AtomId>>>>(&r, "parallel_waves", e, &plan)?.0,
+                boundaries: col::<Option<Json<serde_json::Value>>>(&r, "boundaries", e, &plan)?
+                    .map(|j| j.0),
+                graph_json: col::<Option<Json<serde_json::Value>>>(&r, "graph_json", e, &plan)?
+                    .map(|j| j.0),
+                created_at: col(&r, "created_at", e, &plan)?,
+            }))
+        }
+
+        pub(crate) async fn load_waves(pool: &Pool<$db>, plan: PlanId) -> Result<Vec<StoredWave>> {
+            let rows = sqlx::query(
+                "SELECT id, wave_number, atom_ids, status, total_atoms, completed_atoms, \
+                 failed_atoms FROM execution_waves WHERE masterplan_id = $1 ORDER BY wave_number",
+            )
+            .bind(DbUuid(plan))
+            .fetch_all(pool)
+            .await
+            .map_err(db_err("loading", "execution waves of plan", plan))?;
+            rows.iter()
+                .map(|r| {
+                    let id = col::<DbUuid>(r, "id", "execution wave of plan", &plan)?.0;
+                    let e = "execution wave";
+                    Ok(StoredWave {
+                        id,
+                        wave_number: col(r, "wave_number", e, &id)?,
+                        atom_ids: col::<Json<Vec<AtomId>>>(r, "atom_ids", e, &id)?.0,
+                        status: col::<Option<String>>(r, "status", e, &id)?
+                            .unwrap_or_else(|| "pending".to_string()),
+                        total_atoms: col(r, "total_atoms", e, &id)?,
+                        completed_atoms: col::<Option<i32>>(r, "completed_atoms", e, &id)?
+                            .unwrap_or(0),
+                        failed_atoms: col::<Option<i32>>(r, "failed_atoms", e, &id)?.unwrap_or(0),
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn set_execution_mode(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            mode: ExecutionMode,
+            reason: &str,
+        ) -> Result<i64> {
+            let at = now();
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting mode change of", "plan", plan))?;
+            let done = sqlx::query(
+                "UPDATE masterplans SET execution_mode = $2 WHERE masterplan_id = $1",
+            )
+            .bind(DbUuid(plan))
+            .bind(mode.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("setting execution mode of", "plan", plan))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("plan", plan));
+            }
+            let details = serde_json::json!({ "mode": mode.as_str(), "reason": reason });
+            let history_id =
+                insert_history(&mut tx, plan, None, "execution_mode_set", &details, at).await?;
+            sqlx::query("UPDATE masterplan_history SET execution_mode = $2 WHERE history_id = $1")
+                .bind(history_id)
+                .bind(mode.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("recording execution mode in history of", "plan", plan))?;
+            tx.commit()
+                .await
+                .map_err(db_err("committing mode change of", "plan", plan))?;
+            Ok(history_id)
+        }
+
+        pub(crate) async fn execution_mode(
+            pool: &Pool<$db>,
+            plan: PlanId,
+        ) -> Result<ExecutionMode> {
+            let row = sqlx::query("SELECT execution_mode FROM masterplans WHERE masterplan_id = $1")
+                .bind(DbUuid(plan))
+                .fetch_optional(pool)
+                .await
+                .map_err(db_err("reading execution mode of", "plan", plan))?
+                .ok_or_else(|| StoreError::not_found("plan", plan))?;
+            let mode: Option<String> = col(&row, "execution_mode", "plan", &plan)?;
+            parse_text(mode.as_deref().unwrap_or("mvp"), "plan", plan, "execution_mode")
+        }
+
+        pub(crate) async fn insert_validation_results(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            results: &[NewValidationResult],
+        ) -> Result<()> {
+            let at = now();
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting validation insert of", "plan", plan))?;
+            insert_rows(
+                &mut tx,
+                "INSERT INTO validation_results (id, masterplan_id, atom_id, validation_level, \
+                 passed, score, violations, warnings, validated_at, duration_seconds, \
+                 validator_version) ",
+                11,
+                results,
+                "validation results of plan",
+                &plan,
+                |b, v| {
+                    b.push_bind(DbUuid(uuid::Uuid::new_v4()))
+                        .push_bind(DbUuid(plan))
+                        .push_bind(v.atom_id.map(DbUuid))
+                        .push_bind(v.level.as_str())
+                        .push_bind(v.passed)
+                        .push_bind(v.score)
+                        .push_bind(Json(&v.violations))
+                        .push_bind(Json(&v.warnings))
+                        .push_bind(at)
+                        .push_bind(v.duration_seconds)
+                        .push_bind(v.validator_version.as_deref());
+                },
+            )
+            .await?;
+            tx.commit()
+                .await
+                .map_err(db_err("committing validation results of", "plan", plan))
+        }
+
+        pub(crate) async fn load_validation_results(
+            pool: &Pool<$db>,
+            plan: PlanId,
+        ) -> Result<Vec<StoredValidationResult>> {
+            let rows = sqlx::query(
+                "SELECT id, atom_id, validation_level, passed, score, violations, warnings, \
+                 validated_at, duration_seconds, validator_version FROM validation_results \
+                 WHERE masterplan_id = $1 ORDER BY validated_at, id",
+            )
+            .bind(DbUuid(plan))
+            .fetch_all(pool)
+            .await
+            .map_err(db_err("loading", "validation results of plan", plan))?;
+            rows.iter()
+                .map(|r| {
+                    let id = col::<DbUuid>(r, "id", "validation result of plan", &plan)?.0;
+                    let e = "validation result";
+                    let level: String = col(r, "validation_level", e, &id)?;
+                    let json = |name| -> Result<serde_json::Value> {
+                        Ok(col::<Option<Json<serde_json::Value>>>(r, name, e, &id)?
+                            .map(|j| j.0)
+                            .unwrap_or(serde_json::Value::Null))
+                    };
+                    Ok(StoredValidationResult {
+                        id,
+                        result: NewValidationResult {
+                            atom_id: col::<Option<DbUuid>>(r, "atom_id", e, &id)?.map(|u| u.0),
+                            level: parse_text(&level, e, id, "validation_level")?,
+                            passed: col(r, "passed", e, &id)?,
+                            score: col(r, "score", e, &id)?,
+                            violations: json("violations")?,
+                            warnings: json("warnings")?,
+                            duration_seconds: col(r, "duration_seconds", e, &id)?,
+                            validator_version: col(r, "validator_version", e, &id)?,
+                        },
+                        validated_at: col(r, "validated_at", e, &id)?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn record_atom_retry(
+            pool: &Pool<$db>,
+            retry: &NewAtomRetry,
+        ) -> Result<uuid::Uuid> {
+            let id = uuid::Uuid::new_v4();
+            sqlx::query(
+                "INSERT INTO atom_retry_history (id, atom_id, attempt_number, error_message, \
+                 error_type, validation_errors, feedback_prompt, temperature, attempted_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(DbUuid(id))
+            .bind(DbUuid(retry.atom_id))
+            .bind(retry.attempt_number)
+            .bind(retry.error_message.as_deref())
+            .bind(retry.error_type.as_deref())
+            .bind(retry.validation_errors.as_ref().map(Json))
+            .bind(retry.feedback_prompt.as_deref())
+            .bind(retry.temperature)
+            .bind(now())
+            .execute(pool)
+            .await
+            .map_err(db_err(
+                "recording",
+                "retry of atom",
+                format!("{} attempt {}", retry.atom_id, retry.attempt_number),
+            ))?;
+            Ok(id)
+        }
+
+        pub(crate) async fn load_atom_retries(
+            pool: &Pool<$db>,
+            atom: AtomId,
+        ) -> Result<Vec<StoredAtomRetry>> {
+            let rows = sqlx::query(
+                "SELECT id, atom_id, attempt_number, error_message, error_type, \
+                 validation_errors, feedback_prompt, temperature, attempted_at \
+                 FROM atom_retry_history WHERE atom_id = $1 ORDER BY attempt_number",
+            )
+            .bind(DbUuid(atom))
+            .fetch_all(pool)
+            .await
+            .map_err(db_err("loading", "retries of atom", atom))?;
+            rows.iter()
+                .map(|r| {
+                    let id = col::<DbUuid>(r, "id", "retry of atom", &atom)?.0;
+                    let e = "atom retry";
+                    Ok(StoredAtomRetry {
+                        id,
+                        retry: NewAtomRetry {
+                            atom_id: col::<DbUuid>(r, "atom_id", e, &id)?.0,
+                            attempt_number: col(r, "attempt_number", e, &id)?,
+                            error_message: col(r, "error_message", e, &id)?,
+                            error_type: col(r, "error_type", e, &id)?,
+                            validation_errors: col::<Option<Json<serde_json::Value>>>(
+                                r,
+                                "validation_errors",
+                                e,
+                                &id,
+                            )?
+                            .map(|j| j.0),
+                            feedback_prompt: col(r, "feedback_prompt", e, &id)?,
+                            temperature: col(r, "temperature", e, &id)?,
+                        },
+                        attempted_at: col(r, "attempted_at", e, &id)?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn enqueue_review(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            review: &NewReview,
+        ) -> Result<uuid::Uuid> {
+            let id = uuid::Uuid::new_v4();
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting review of", "atom", review.atom_id))?;
+            sqlx::query(
+                "INSERT INTO human_review_queue (id, atom_id, masterplan_id, confidence_score, \
+                 reasons, status, queued_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(DbUuid(id))
+            .bind(DbUuid(review.atom_id))
+            .bind(DbUuid(plan))
+            .bind(review.confidence_score)
+            .bind(Json(&review.reasons))
+            .bind("pending")
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("queueing review of", "atom", review.atom_id))?;
+            sqlx::query(
+                "UPDATE atomic_units SET needs_human_review = $2, confidence_score = $3 \
+                 WHERE id = $1",
+            )
+            .bind(DbUuid(review.atom_id))
+            .bind(true)
+            .bind(review.confidence_score)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("flagging for review", "atom", review.atom_id))?;
+            tx.commit()
+                .await
+                .map_err(db_err("committing review of", "atom", review.atom_id))?;
+            Ok(id)
+        }
+
+        pub(crate) async fn load_review_queue(
+            pool: &Pool<$db>,
+            plan: PlanId,
+        ) -> Result<Vec<StoredReview>> {
+            let rows = sqlx::query(
+                "SELECT id, atom_id, confidence_score, reasons, status, assigned_to, \
+                 human_decision, human_edits, human_comments, queued_at, reviewed_at \
+                 FROM human_review_queue WHERE masterplan_id = $1 \
+                 ORDER BY confidence_score, queued_at, id",
+            )
+            .bind(DbUuid(plan))
+            .fetch_all(pool)
+            .await
+            .map_err(db_err("loading", "review queue of plan", plan))?;
+            rows.iter()
+                .map(|r| {
+                    let id = col::<DbUuid>(r, "id", "review of plan", &plan)?.0;
+                    let e = "review";
+                    let status: Option<String> = col(r, "status", e, &id)?;
+                    Ok(StoredReview {
+                        id,
+                        plan_id: plan,
+                        atom_id: col::<DbUuid>(r, "atom_id", e, &id)?.0,
+                        confidence_score: col(r, "confidence_score", e, &id)?,
+                        reasons: col::<Option<Json<serde_json::Value>>>(r, "reasons", e, &id)?
+                            .map(|j| j.0)
+                            .unwrap_or(serde_json::Value::Null),
+                        status: parse_text(status.as_deref().unwrap_or("pending"), e, id, "status")?,
+                        assigned_to: col(r, "assigned_to", e, &id)?,
+                        human_decision: col(r, "human_decision", e, &id)?,
+                        human_edits: col(r, "human_edits", e, &id)?,
+                        human_comments: col(r, "human_comments", e, &id)?,
+                        queued_at: col(r, "queued_at", e, &id)?,
+                        reviewed_at: col(r, "reviewed_at", e, &id)?,
+                    })
+                })
+                .collect()
+        }
+    };
+}
+
+pub(crate) use v2_ops;
