@@ -211,8 +211,8 @@ pub(crate) struct SubtaskRow {
     pub number: i32,
     pub name: String,
     pub description: Option<String>,
-    pub line_start: Option<i64>,
-    pub line_end: Option<i64>,
+    pub line_start: Option<i32>,
+    pub line_end: Option<i32>,
 }
 
 impl PlanRows {
@@ -281,14 +281,20 @@ impl PlanRows {
                         skeleton: task.skeleton.clone(),
                     });
                     for (si, subtask) in task.subtasks.iter().enumerate() {
+                        let line =
+                            |n: u32, field| to_i32(n as usize, "subtask", &subtask.name, field);
+                        let (line_start, line_end) = match subtask.lines {
+                            Some((a, b)) => (Some(line(a, "lines")?), Some(line(b, "lines")?)),
+                            None => (None, None),
+                        };
                         rows.subtasks.push(SubtaskRow {
                             id: Uuid::new_v4(),
                             task_id,
                             number: to_i32(si + 1, "subtask", &subtask.name, "subtask_number")?,
                             name: subtask.name.clone(),
                             description: subtask.description.clone(),
-                            line_start: subtask.lines.map(|(a, _)| i64::from(a)),
-                            line_end: subtask.lines.map(|(_, b)| i64::from(b)),
+                            line_start,
+                            line_end,
                         });
                     }
                 }

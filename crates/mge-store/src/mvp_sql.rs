@@ -539,8 +539,8 @@ macro_rules! mvp_ops {
                 let &(pi, mi, ti, si) = task_at
                     .get(&tid)
                     .ok_or_else(|| StoreError::corrupt(e, sid, "task_id", "unknown task"))?;
-                let start: Option<i64> = col(r, "line_start", e, &sid)?;
-                let end: Option<i64> = col(r, "line_end", e, &sid)?;
+                let start: Option<i32> = col(r, "line_start", e, &sid)?;
+                let end: Option<i32> = col(r, "line_end", e, &sid)?;
                 let lines = match (start, end) {
                     (Some(a), Some(b)) => Some((
                         u32::try_from(a).map_err(|x| StoreError::corrupt(e, sid, "line_start", x))?,

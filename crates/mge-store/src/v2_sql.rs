@@ -108,7 +108,7 @@ macro_rules! v2_ops {
             deps: &[NewAtomDependency],
         ) -> Result<()> {
             let at = now();
-            let result = insert_rows(
+            insert_rows(
                 conn,
                 "INSERT INTO atom_dependencies (id, masterplan_id, from_atom_id, to_atom_id, \
                  dependency_type, weight, created_at) ",
@@ -126,12 +126,25 @@ macro_rules! v2_ops {
                         .push_bind(at);
                 },
             )
-            .await;
-            match result {
-                Err(StoreError::Constraint {
+            .await
+        }
+
+        /// Turns a foreign key failure of an edge batch (reported after the transaction is
+        /// rolled back) into one naming the first edge whose atom does not exist.
+        async fn explain_dependency_error(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            deps: &[NewAtomDependency],
+            error: StoreError,
+        ) -> StoreError {
+            match error {
+                StoreError::Constraint {
                     kind: ConstraintKind::ForeignKey,
                     ..
-                }) => Err(explain_missing_atoms(conn, plan, deps).await),
+                } => match pool.acquire().await {
+                    Ok(mut conn) => explain_missing_atoms(&mut conn, plan, deps).await,
+                    Err(e) => StoreError::db("checking atoms of", "plan", plan, e),
+                },
                 other => other,
             }
         }
@@ -201,7 +214,11 @@ macro_rules! v2_ops {
                 .begin()
                 .await
                 .map_err(db_err("starting dependency insert of", "plan", plan))?;
-            insert_dependencies(&mut tx, plan, deps).await?;
+            if let Err(e) = insert_dependencies(&mut tx, plan, deps).await {
+                // The original error matters more than a failed rollback.
+                let _ = tx.rollback().await;
+                return Err(explain_dependency_error(pool, plan, deps, e).await);
+            }
             tx.commit()
                 .await
                 .map_err(db_err("committing dependencies of", "plan", plan))
@@ -348,7 +365,11 @@ macro_rules! v2_ops {
             .await
             .map_err(db_err("inserting", "dependency graph of plan", plan))?;
 
-            insert_dependencies(&mut tx, plan, deps).await?;
+            if let Err(e) = insert_dependencies(&mut tx, plan, deps).await {
+                // The original error matters more than a failed rollback.
+                let _ = tx.rollback().await;
+                return Err(explain_dependency_error(pool, plan, deps, e).await);
+            }
 
             insert_rows(
                 &mut tx,
