@@ -1,7 +1,93 @@
-//! Command-line entry point; one module per subcommand.
+//! Command-line entry point: arguments are parsed here (stage one) and turned into library calls
+//! by one module per subcommand (stage two).
+
+mod plan;
+mod run;
+mod store;
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+/// Default store: an SQLite file in the current directory, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://mge.db?mode=rwc";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mge",
+    version,
+    about = "Execute code-generation masterplans in MVP and V2 mode"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Store selection shared by every subcommand that persists something.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Database URL: `sqlite://PATH` (created on first use) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate, import and show masterplans.
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
+    /// Apply, revert or list database migrations.
+    #[command(subcommand)]
+    Migrate(store::MigrateCommand),
+    /// Execute a masterplan (or resume an interrupted run).
+    Run(run::RunArgs),
+    /// Run a failed task again.
+    Retry(run::RetryArgs),
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    init_tracing();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Plan(cmd) => plan::run(cmd, &cli.store),
+        Command::Migrate(cmd) => store::run(cmd, &cli.store),
+        Command::Run(args) => run::run(args, &cli.store),
+        Command::Retry(args) => run::retry(args, &cli.store),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("MGE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A current-thread Tokio runtime for subcommands that talk to the store.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }

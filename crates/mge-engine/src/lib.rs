@@ -1,0 +1,45 @@
+//! Execution of masterplans: the [`ExecutionStrategy`] trait, the MVP and V2 strategies, the
+//! dependency-driven [`scheduler`], the retry loop, and the orchestrator that runs a stored plan
+//! through a strategy, persisting every state change before it is reported.
+//!
+//! A *run* is the execution of one imported plan: its id is the plan id. Everything a run does is
+//! written to the store first (statuses, attempts, `masterplan_history` events) and only then
+//! reported through [`events::EventSink`], so a run killed at any point resumes from the store.
+
+pub mod events;
+mod mvp;
+pub mod output;
+pub mod run;
+pub mod scheduler;
+mod strategy;
+mod syntax;
+
+pub use events::{Event, EventSink};
+pub use mvp::MvpStrategy;
+pub use run::{Engine, RunOptions, RunSummary};
+pub use strategy::{ExecutionStrategy, UnitPlan, UnitResult};
+
+/// Errors of the engine. Store and generator failures keep their own message, which names the
+/// entity that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] mge_store::StoreError),
+    #[error("plan {plan}: {message}")]
+    Plan {
+        plan: mge_core::PlanId,
+        message: String,
+    },
+    #[error("reading the reference solution: {path}: {source}")]
+    Reference {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("writing the output project at {path}: {source}")]
+    Output {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
