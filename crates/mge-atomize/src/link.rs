@@ -136,14 +136,27 @@ pub struct PlanIndex<'a> {
     /// Per file: wildcard imports and `export *` re-exports.
     wildcards: Vec<Vec<&'a ImportBinding>>,
     by_id: HashMap<&'a str, AtomLocation>,
+    /// When false, a relative import of a module missing from the files counts as external
+    /// (single-file atomization); when true it is unresolved (a whole plan).
+    strict: bool,
 }
 
 /// Maximum re-export chain followed before giving up (cycles are also cut by this bound).
 const MAX_CHAIN: usize = 16;
 
 impl<'a> PlanIndex<'a> {
-    /// Indexes the atomized files of a plan (paths project-relative, `/`-separated).
+    /// Indexes the atomized files of a whole plan (paths project-relative, `/`-separated): a
+    /// relative import of a module that is not among them is unresolved.
     pub fn new(files: &'a [AtomizedFile]) -> PlanIndex<'a> {
+        PlanIndex {
+            strict: true,
+            ..PlanIndex::partial(files)
+        }
+    }
+
+    /// Indexes some files of a project only: imports of modules not among them count as
+    /// external.
+    pub fn partial(files: &'a [AtomizedFile]) -> PlanIndex<'a> {
         let mut by_path = HashMap::new();
         let mut defs = Vec::with_capacity(files.len());
         let mut imports = Vec::with_capacity(files.len());
@@ -184,6 +197,7 @@ impl<'a> PlanIndex<'a> {
             imports,
             wildcards,
             by_id,
+            strict: false,
         }
     }
 
@@ -303,7 +317,7 @@ impl<'a> PlanIndex<'a> {
     }
 
     fn is_plan_relative(&self, module: &str) -> bool {
-        is_relative(module)
+        self.strict && is_relative(module)
     }
 
     fn module_file(&self, file: usize, module: &str) -> Option<usize> {

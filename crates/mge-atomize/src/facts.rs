@@ -1,0 +1,257 @@
+//! Tree facts behind the atomicity rules that need more than counting: which calls are
+//! nondeterministic, which are side effects, and whether a callable's inputs and output are
+//! typed or documented.
+
+use tree_sitter::Node;
+
+use crate::classify::text;
+
+/// Calls and attribute reads whose result depends on the clock, randomness or the environment.
+const NONDETERMINISTIC: &[&str] = &[
+    "time.time",
+    "time.time_ns",
+    "time.monotonic",
+    "time.perf_counter",
+    "datetime.now",
+    "datetime.utcnow",
+    "datetime.today",
+    "date.today",
+    "uuid1",
+    "uuid4",
+    "os.urandom",
+    "os.getenv",
+    "os.environ",
+    "Date.now",
+    "new Date",
+    "Math.random",
+    "crypto.randomUUID",
+    "crypto.getRandomValues",
+    "performance.now",
+    "process.env",
+    "process.hrtime",
+];
+/// Module prefixes that are nondeterministic as a whole.
+const NONDETERMINISTIC_MODULES: &[&str] = &["random.", "secrets."];
+
+/// Calls that touch files, the console, processes or the network.
+const SIDE_EFFECTS: &[&str] = &[
+    "open",
+    "print",
+    "input",
+    "exit",
+    "sys.exit",
+    "os.system",
+    "os.remove",
+    "os.unlink",
+    "os.mkdir",
+    "os.makedirs",
+    "os.rename",
+    "os.rmdir",
+    "write_text",
+    "write_bytes",
+    "fetch",
+    "process.exit",
+    "new XMLHttpRequest",
+    "new WebSocket",
+    "localStorage.setItem",
+    "document.write",
+    "execSync",
+    "spawnSync",
+    "writeFile",
+    "writeFileSync",
+    "appendFile",
+    "appendFileSync",
+    "unlinkSync",
+    "mkdirSync",
+];
+const SIDE_EFFECT_MODULES: &[&str] = &[
+    "subprocess.",
+    "shutil.",
+    "requests.",
+    "urllib.",
+    "socket.",
+    "httpx.",
+    "console.",
+    "fs.",
+    "axios.",
+    "child_process.",
+];
+
+fn matches(callee: &str, names: &[&str], modules: &[&str]) -> bool {
+    names.iter().any(|p| {
+        callee == *p
+            || callee
+                .strip_suffix(p)
+                .is_some_and(|rest| rest.ends_with('.'))
+    }) || modules.iter().any(|m| callee.starts_with(m))
+}
+
+pub(crate) fn is_nondeterministic(callee: &str) -> bool {
+    matches(callee, NONDETERMINISTIC, NONDETERMINISTIC_MODULES)
+}
+
+pub(crate) fn is_side_effect(callee: &str) -> bool {
+    matches(callee, SIDE_EFFECTS, SIDE_EFFECT_MODULES)
+}
+
+/// For a callable definition: the first parameter (other than `self`/`cls`/`this`) that has
+/// neither a type nor a mention in the docstring, or an undocumented, unannotated returned
+/// value. `None` when inputs and output are clear.
+pub(crate) fn unclear_io(src: &str, def: Node, doc: Option<&str>, python: bool) -> Option<String> {
+    let doc = doc.unwrap_or("");
+    let func = function_node(def);
+    let params = func
+        .child_by_field_name("parameters")
+        .or_else(|| func.child_by_field_name("parameter"));
+    if let Some(params) = params {
+        let mut c = params.walk();
+        let list: Vec<Node> = if params.kind() == "identifier" {
+            vec![params]
+        } else {
+            params.named_children(&mut c).collect()
+        };
+        for (i, p) in list.iter().enumerate() {
+            let (name, typed) = param_info(src, *p);
+            if name.is_empty() || (i == 0 && python && (name == "self" || name == "cls")) {
+                continue;
+            }
+            if name == "this" {
+                continue;
+            }
+            if !typed && !mentions(doc, &name) {
+                return Some(format!(
+                    "parameter '{name}' has no type and is not documented"
+                ));
+            }
+        }
+    }
+    if func.child_by_field_name("return_type").is_some() {
+        return None;
+    }
+    let lower = doc.to_ascii_lowercase();
+    if lower.contains("return") || lower.contains("yield") {
+        return None;
+    }
+    if returns_value(func) {
+        return Some("returns a value without a return type or documentation".to_string());
+    }
+    None
+}
+
+/// The function node of a definition (a field holding an arrow function gives the arrow).
+fn function_node(def: Node) -> Node {
+    if def.kind().ends_with("field_definition") {
+        if let Some(v) = def.child_by_field_name("value") {
+            return v;
+        }
+    }
+    def
+}
+
+fn mentions(doc: &str, name: &str) -> bool {
+    let bare = name.trim_start_matches('*');
+    !bare.is_empty()
+        && doc
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w == bare)
+}
+
+/// Name of a parameter and whether it is annotated.
+fn param_info(src: &str, p: Node) -> (String, bool) {
+    match p.kind() {
+        "identifier" => (text(src, p).to_string(), false),
+        "typed_parameter" | "typed_default_parameter" => {
+            let name = p
+                .child_by_field_name("name")
+                .or_else(|| p.named_child(0))
+                .map(|n| text(src, n).trim_start_matches('*').to_string())
+                .unwrap_or_default();
+            (name, true)
+        }
+        "default_parameter" => (
+            p.child_by_field_name("name")
+                .map(|n| text(src, n).to_string())
+                .unwrap_or_default(),
+            false,
+        ),
+        "list_splat_pattern" | "dictionary_splat_pattern" => (
+            p.named_child(0)
+                .map(|n| text(src, n).to_string())
+                .unwrap_or_default(),
+            false,
+        ),
+        "required_parameter" | "optional_parameter" => {
+            let name = p
+                .child_by_field_name("pattern")
+                .or_else(|| p.child_by_field_name("name"))
+                .map(|n| text(src, n).to_string())
+                .unwrap_or_default();
+            (name, p.child_by_field_name("type").is_some())
+        }
+        "assignment_pattern" => (
+            p.child_by_field_name("left")
+                .map(|n| text(src, n).to_string())
+                .unwrap_or_default(),
+            false,
+        ),
+        "rest_pattern" => (
+            p.named_child(0)
+                .map(|n| text(src, n).to_string())
+                .unwrap_or_default(),
+            false,
+        ),
+        "comment" | "positional_separator" | "keyword_separator" => (String::new(), true),
+        _ => (text(src, p).to_string(), false),
+    }
+}
+
+/// True when the function returns a value (a `return expr`, a `yield`, or an arrow function
+/// with an expression body), nested functions excluded.
+fn returns_value(func: Node) -> bool {
+    let Some(body) = func.child_by_field_name("body") else {
+        return false;
+    };
+    if func.kind() == "arrow_function" && body.kind() != "statement_block" {
+        return true;
+    }
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "return_statement" if n.named_child_count() > 0 => return true,
+            "yield" | "yield_expression" => return true,
+            "function_definition"
+            | "class_definition"
+            | "lambda"
+            | "function_declaration"
+            | "function_expression"
+            | "arrow_function"
+            | "class_declaration"
+            | "method_definition" => {}
+            _ => {
+                let mut c = n.walk();
+                stack.extend(n.named_children(&mut c));
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_patterns_match_whole_segments() {
+        assert!(is_nondeterministic("time.time"));
+        assert!(is_nondeterministic("datetime.datetime.now"));
+        assert!(is_nondeterministic("random.choice"));
+        assert!(is_nondeterministic("Math.random"));
+        assert!(!is_nondeterministic("runtime.time_left"));
+        assert!(!is_nondeterministic("mytime.time2"));
+        assert!(is_side_effect("print"));
+        assert!(is_side_effect("console.log"));
+        assert!(is_side_effect("path.write_text"));
+        assert!(!is_side_effect("reprint"));
+        assert!(!is_side_effect("self.opened"));
+    }
+}

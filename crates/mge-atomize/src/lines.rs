@@ -1,0 +1,94 @@
+//! Line arithmetic: byte offset to line, and LOC (non-blank, non-comment lines) of any byte
+//! range, from a per-line "holds code" flag computed on the syntax tree.
+
+use tree_sitter::Tree;
+
+pub(crate) struct LineIndex {
+    /// Byte offset of the start of each line.
+    starts: Vec<usize>,
+    /// `code_prefix[i]` = number of code lines among lines `0..i`.
+    code_prefix: Vec<u32>,
+}
+
+impl LineIndex {
+    /// Marks every line touched by a token that is not a comment (multi-line tokens such as
+    /// strings mark every line they span). Iterative walk: deep trees are fine.
+    pub(crate) fn new(source: &str, tree: &Tree) -> LineIndex {
+        let bytes = source.as_bytes();
+        let mut starts = Vec::with_capacity(bytes.len() / 32 + 1);
+        starts.push(0);
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                starts.push(i + 1);
+            }
+        }
+        let mut code = vec![false; starts.len()];
+        let mut cursor = tree.root_node().walk();
+        loop {
+            let node = cursor.node();
+            let is_comment = node.kind().contains("comment");
+            if !is_comment && node.child_count() == 0 && node.end_byte() > node.start_byte() {
+                let (a, b) = (node.start_position().row, node.end_position().row);
+                // A token ending at column 0 of the next line does not touch that line.
+                let b = if node.end_position().column == 0 && b > a {
+                    b - 1
+                } else {
+                    b
+                };
+                for flag in code.iter_mut().take(b.min(starts.len() - 1) + 1).skip(a) {
+                    *flag = true;
+                }
+            }
+            if !is_comment && cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    let mut code_prefix = Vec::with_capacity(code.len() + 1);
+                    let mut n = 0u32;
+                    code_prefix.push(0);
+                    for c in &code {
+                        n += u32::from(*c);
+                        code_prefix.push(n);
+                    }
+                    return LineIndex {
+                        starts,
+                        code_prefix,
+                    };
+                }
+            }
+        }
+    }
+
+    /// 0-based line of a byte offset.
+    pub(crate) fn line_of(&self, byte: usize) -> usize {
+        match self.starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// Non-blank, non-comment lines spanned by `start..end` (end exclusive).
+    pub(crate) fn loc(&self, start: usize, end: usize) -> u32 {
+        if end <= start {
+            return 0;
+        }
+        let a = self.line_of(start);
+        let b = self.line_of(end - 1);
+        self.code_prefix[b + 1] - self.code_prefix[a]
+    }
+
+    /// 1-based first and last line of `start..end`.
+    pub(crate) fn line_span(&self, start: usize, end: usize) -> (u32, u32) {
+        let a = self.line_of(start);
+        let b = if end > start {
+            self.line_of(end - 1)
+        } else {
+            a
+        };
+        (a as u32 + 1, b as u32 + 1)
+    }
+}
