@@ -7,6 +7,7 @@
 //! back through [`FlagSet::from_stored`].
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use mge_core::ExecutionMode;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,12 @@ pub struct FlagChange {
     pub name: String,
     pub old: FlagValue,
     pub new: FlagValue,
+}
+
+impl fmt::Display for FlagChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} -> {}", self.name, self.old, self.new)
+    }
 }
 
 impl FlagChange {
@@ -452,11 +459,7 @@ mod tests {
             ["p9".to_string()],
             "data kept"
         );
-        let summary: Vec<String> = rollback
-            .changes
-            .iter()
-            .map(|c| format!("{}: {} -> {}", c.name, c.old, c.new))
-            .collect();
+        let summary: Vec<String> = rollback.changes.iter().map(ToString::to_string).collect();
         expect![[r#"
             [
                 "ENABLE_V2_ATOMIZATION: true -> false",

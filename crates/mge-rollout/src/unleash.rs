@@ -424,6 +424,37 @@ mod tests {
     }
 
     #[test]
+    fn default_stickiness_without_ids_is_random_but_seeded() {
+        let strategy = Strategy {
+            name: "flexibleRollout".into(),
+            parameters: BTreeMap::from([
+                ("rollout".into(), Value::String("50".into())),
+                ("stickiness".into(), Value::String("default".into())),
+            ]),
+            constraints: vec![],
+        };
+        let ctx = Context::default();
+        let outcomes = |seed| {
+            let mut rng = SplitMix64::new(seed);
+            (0..400)
+                .map(|_| strategy.is_enabled("f", &ctx, &mut rng))
+                .collect::<Vec<bool>>()
+        };
+        let first = outcomes(11);
+        assert_eq!(first, outcomes(11), "same seed, same draws");
+        let on = first.iter().filter(|&&b| b).count();
+        assert!((140..260).contains(&on), "about half of 400, got {on}");
+        // With a user id the result is sticky and needs no randomness.
+        let user = ctx_user("174");
+        let mut a = SplitMix64::new(1);
+        let mut b = SplitMix64::new(2);
+        assert_eq!(
+            strategy.is_enabled("f", &user, &mut a),
+            strategy.is_enabled("f", &user, &mut b)
+        );
+    }
+
+    #[test]
     fn unknown_strategy_is_off_and_empty_strategy_list_is_on() {
         let mut rng = SplitMix64::new(0);
         let mut feature = Feature {
