@@ -35,6 +35,7 @@ CREATE TABLE atomic_units (
     status              VARCHAR(50) DEFAULT 'pending',
     attempts            INTEGER DEFAULT 0,
     wave_number         INTEGER,
+    last_error          TEXT,
 
     validation_passed   INTEGER,
     validation_results  TEXT,

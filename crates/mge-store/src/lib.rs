@@ -28,7 +28,7 @@ mod v2_sql;
 mod value;
 
 use async_trait::async_trait;
-use mge_core::{AtomId, ExecutionMode, PlanId, TaskId, TaskStatus};
+use mge_core::{AtomId, AtomStatus, ExecutionMode, PlanId, TaskId, TaskStatus};
 use mge_plan::Plan;
 
 pub use error::{ConstraintKind, Result, StoreError};
@@ -38,11 +38,11 @@ pub use mvp::{
     HistoryEntry, MilestoneId, Outcome, PhaseId, PlanSummary, StoredPhase, StoredPlan,
     StoredSubtask, StoredTask, SubtaskId,
 };
-pub use postgres::PgStore;
+pub use postgres::{redact_url, PgStore};
 pub use sqlite::SqliteStore;
 pub use v2::{
-    NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview, NewValidationResult,
-    NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph, StoredReview,
+    AtomAttemptFinish, NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
+    NewValidationResult, NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph, StoredReview,
     StoredValidationResult, StoredWave,
 };
 
@@ -56,13 +56,58 @@ pub const V2_ADDITIONS_VERSION: i64 = 2;
 pub async fn open(url: &str) -> Result<Box<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Box::new(SqliteStore::connect(url).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    } else if is_postgres(url) {
         Ok(Box::new(PgStore::connect(url).await?))
     } else {
-        Err(StoreError::InvalidUrl {
-            url: url.to_string(),
-            reason: "expected a sqlite: or postgres:// URL".to_string(),
-        })
+        Err(unsupported(url))
+    }
+}
+
+/// Creates the database named by `url` (a Postgres database, or a SQLite file); succeeds
+/// without change when it already exists.
+pub async fn create_database(url: &str) -> Result<()> {
+    use sqlx::migrate::MigrateDatabase;
+    let created = if url.starts_with("sqlite:") {
+        match sqlx::Sqlite::database_exists(url).await {
+            Ok(true) => Ok(()),
+            _ => sqlx::Sqlite::create_database(url).await,
+        }
+    } else if is_postgres(url) {
+        match sqlx::Postgres::database_exists(url).await {
+            Ok(true) => Ok(()),
+            _ => sqlx::Postgres::create_database(url).await,
+        }
+    } else {
+        return Err(unsupported(url));
+    };
+    created.map_err(error::db_err("creating", "database", redact_url(url)))
+}
+
+/// Drops the database named by `url` (closing other sessions on Postgres 13+, deleting the
+/// file on SQLite); succeeds when it does not exist.
+pub async fn drop_database(url: &str) -> Result<()> {
+    use sqlx::migrate::MigrateDatabase;
+    let dropped = if url.starts_with("sqlite:") {
+        match sqlx::Sqlite::database_exists(url).await {
+            Ok(false) => Ok(()),
+            _ => sqlx::Sqlite::drop_database(url).await,
+        }
+    } else if is_postgres(url) {
+        sqlx::Postgres::force_drop_database(url).await
+    } else {
+        return Err(unsupported(url));
+    };
+    dropped.map_err(error::db_err("dropping", "database", redact_url(url)))
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn unsupported(url: &str) -> StoreError {
+    StoreError::InvalidUrl {
+        url: redact_url(url),
+        reason: "expected a sqlite: or postgres:// URL".to_string(),
     }
 }
 
@@ -167,6 +212,20 @@ pub trait Store: Send + Sync {
     /// Records a failed attempt; reusing an attempt number is a unique-constraint error.
     async fn record_atom_retry(&self, retry: &NewAtomRetry) -> Result<uuid::Uuid>;
     async fn load_atom_retries(&self, atom: AtomId) -> Result<Vec<StoredAtomRetry>>;
+    /// Starts an attempt: inserts its retry row (the attempt number must be new for the atom,
+    /// else a unique-constraint error) and marks the atom `running` with
+    /// `attempts = attempt_number`, in one transaction.
+    async fn start_atom_attempt(&self, attempt: &NewAtomRetry) -> Result<uuid::Uuid>;
+    /// Completes an attempt started with [`Store::start_atom_attempt`] and records its result
+    /// on the atom, in one transaction.
+    async fn finish_atom_attempt(&self, finish: &AtomAttemptFinish) -> Result<()>;
+    /// Sets an atom's status and last error (`None` clears it).
+    async fn set_atom_status(
+        &self,
+        atom: AtomId,
+        status: AtomStatus,
+        error: Option<&str>,
+    ) -> Result<()>;
     /// Queues an atom for review and flags it (`needs_human_review`, `confidence_score`).
     async fn enqueue_review(&self, plan: PlanId, review: &NewReview) -> Result<uuid::Uuid>;
     /// The plan's review queue, lowest confidence first.
@@ -357,6 +416,26 @@ macro_rules! forward_store {
                 atom: mge_core::AtomId,
             ) -> $crate::Result<Vec<$crate::StoredAtomRetry>> {
                 v2::load_atom_retries(&self.pool, atom).await
+            }
+            async fn start_atom_attempt(
+                &self,
+                attempt: &$crate::NewAtomRetry,
+            ) -> $crate::Result<uuid::Uuid> {
+                v2::start_atom_attempt(&self.pool, attempt).await
+            }
+            async fn finish_atom_attempt(
+                &self,
+                finish: &$crate::AtomAttemptFinish,
+            ) -> $crate::Result<()> {
+                v2::finish_atom_attempt(&self.pool, finish).await
+            }
+            async fn set_atom_status(
+                &self,
+                atom: mge_core::AtomId,
+                status: mge_core::AtomStatus,
+                error: Option<&str>,
+            ) -> $crate::Result<()> {
+                v2::set_atom_status(&self.pool, atom, status, error).await
             }
             async fn enqueue_review(
                 &self,

@@ -32,7 +32,7 @@ impl PgStore {
         let options = url
             .parse::<sqlx::postgres::PgConnectOptions>()
             .map_err(|e| StoreError::InvalidUrl {
-                url: url.to_string(),
+                url: redact_url(url),
                 reason: e.to_string(),
             })?;
         let pool = PgPoolOptions::new()
@@ -40,7 +40,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
-            .map_err(db_err("connecting to", "database", redact(url)))?;
+            .map_err(db_err("connecting to", "database", redact_url(url)))?;
         Ok(PgStore { pool })
     }
 
@@ -101,8 +101,8 @@ impl PgStore {
     }
 }
 
-/// The URL without its password, for error messages.
-fn redact(url: &str) -> String {
+/// The URL with its password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];

@@ -49,11 +49,19 @@ pub struct StoredAtom {
     pub status: AtomStatus,
     pub attempts: i32,
     pub wave_number: Option<i32>,
+    /// Error of the latest failed attempt (or why the atom is blocked).
+    pub last_error: Option<String>,
     pub validation_passed: Option<bool>,
     pub confidence_score: Option<f64>,
     pub needs_human_review: bool,
     pub human_reviewed: bool,
+    pub llm_model: Option<String>,
+    pub llm_tokens_input: Option<i64>,
+    pub llm_tokens_output: Option<i64>,
+    pub llm_cost_usd: Option<f64>,
     pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 /// A dependency edge from the provider `from_atom` to the dependent `to_atom`: `from_atom` must
@@ -147,6 +155,27 @@ pub struct NewAtomRetry {
     pub validation_errors: Option<serde_json::Value>,
     pub feedback_prompt: Option<String>,
     pub temperature: Option<f64>,
+}
+
+/// The end of an attempt started with [`crate::Store::start_atom_attempt`]: completes the
+/// attempt's retry row and updates the atom (status, code, error, LLM usage, which accumulates
+/// over attempts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AtomAttemptFinish {
+    pub atom_id: AtomId,
+    pub attempt_number: i32,
+    /// The atom's status after this attempt (`running` when another attempt follows).
+    pub status: AtomStatus,
+    /// Generated code; replaces the atom's code when set.
+    pub code: Option<String>,
+    /// Why the attempt failed (`None`: it passed).
+    pub error_message: Option<String>,
+    pub error_type: String,
+    pub validation_errors: Option<serde_json::Value>,
+    pub llm_model: Option<String>,
+    pub tokens_in: Option<i64>,
+    pub tokens_out: Option<i64>,
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

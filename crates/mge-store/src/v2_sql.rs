@@ -18,14 +18,14 @@ macro_rules! v2_ops {
     ($db:ty, $max_binds:expr) => {
         use std::collections::HashSet;
 
-        use mge_core::{AtomId, ExecutionMode, Language, PlanId};
+        use mge_core::{AtomId, AtomStatus, ExecutionMode, Language, PlanId};
         use sqlx::types::Json;
         use sqlx::{Pool, QueryBuilder};
 
         use super::mvp::{col, insert_history, insert_rows};
         use $crate::error::db_err;
         use $crate::v2::{
-            NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
+            AtomAttemptFinish, NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
             NewValidationResult, NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph,
             StoredReview, StoredValidationResult, StoredWave,
         };
@@ -226,8 +226,10 @@ macro_rules! v2_ops {
 
         pub(crate) async fn load_atoms(pool: &Pool<$db>, plan: PlanId) -> Result<Vec<StoredAtom>> {
             let sql = format!(
-                "SELECT a.{}, a.wave_number, a.validation_passed, a.confidence_score, \
-                 a.needs_human_review, a.human_reviewed \
+                "SELECT a.{}, a.wave_number, a.last_error, a.validation_passed, \
+                 a.confidence_score, a.needs_human_review, a.human_reviewed, a.llm_model, \
+                 a.llm_tokens_input, a.llm_tokens_output, a.llm_cost_usd, a.started_at, \
+                 a.completed_at \
                  FROM atomic_units a JOIN masterplan_tasks t ON t.task_id = a.task_id \
                  WHERE a.masterplan_id = $1 ORDER BY t.task_number, a.atom_number",
                 ATOM_COLUMNS.replace(", ", ", a.")
@@ -275,16 +277,142 @@ macro_rules! v2_ops {
                         status: parse_text(status.as_deref().unwrap_or("pending"), e, id, "status")?,
                         attempts: col::<Option<i32>>(r, "attempts", e, &id)?.unwrap_or(0),
                         wave_number: col(r, "wave_number", e, &id)?,
+                        last_error: col(r, "last_error", e, &id)?,
                         validation_passed: col(r, "validation_passed", e, &id)?,
                         confidence_score: col(r, "confidence_score", e, &id)?,
                         needs_human_review: col::<Option<bool>>(r, "needs_human_review", e, &id)?
                             .unwrap_or(false),
                         human_reviewed: col::<Option<bool>>(r, "human_reviewed", e, &id)?
                             .unwrap_or(false),
+                        llm_model: col(r, "llm_model", e, &id)?,
+                        llm_tokens_input: col::<Option<i32>>(r, "llm_tokens_input", e, &id)?
+                            .map(i64::from),
+                        llm_tokens_output: col::<Option<i32>>(r, "llm_tokens_output", e, &id)?
+                            .map(i64::from),
+                        llm_cost_usd: col(r, "llm_cost_usd", e, &id)?,
                         created_at: col(r, "created_at", e, &id)?,
+                        started_at: col(r, "started_at", e, &id)?,
+                        completed_at: col(r, "completed_at", e, &id)?,
                     })
                 })
                 .collect()
+        }
+
+        pub(crate) async fn start_atom_attempt(
+            pool: &Pool<$db>,
+            retry: &NewAtomRetry,
+        ) -> Result<uuid::Uuid> {
+            let at = now();
+            let atom = retry.atom_id;
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting attempt of", "atom", atom))?;
+            let done = sqlx::query(
+                "UPDATE atomic_units SET status = $2, attempts = $3, \
+                 started_at = COALESCE(started_at, $4), completed_at = NULL WHERE id = $1",
+            )
+            .bind(DbUuid(atom))
+            .bind(AtomStatus::Running.as_str())
+            .bind(retry.attempt_number)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("starting attempt of", "atom", atom))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("atom", atom));
+            }
+            let id = insert_retry(&mut tx, retry, at).await?;
+            tx.commit()
+                .await
+                .map_err(db_err("committing attempt of", "atom", atom))?;
+            Ok(id)
+        }
+
+        pub(crate) async fn finish_atom_attempt(
+            pool: &Pool<$db>,
+            finish: &AtomAttemptFinish,
+        ) -> Result<()> {
+            let at = now();
+            let atom = finish.atom_id;
+            let attempt = format!("{atom} attempt {}", finish.attempt_number);
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("finishing", "attempt of atom", &attempt))?;
+            let done = sqlx::query(
+                "UPDATE atom_retry_history SET error_message = $3, error_type = $4, \
+                 validation_errors = $5 WHERE atom_id = $1 AND attempt_number = $2",
+            )
+            .bind(DbUuid(atom))
+            .bind(finish.attempt_number)
+            .bind(finish.error_message.as_deref())
+            .bind(finish.error_type.as_str())
+            .bind(finish.validation_errors.as_ref().map(Json))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("finishing", "attempt of atom", &attempt))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("attempt of atom", attempt));
+            }
+            let terminal = matches!(finish.status, AtomStatus::Succeeded | AtomStatus::Failed);
+            let done = sqlx::query(
+                "UPDATE atomic_units SET status = $2, code = COALESCE($3, code), \
+                 last_error = $4, validation_passed = $5, \
+                 llm_model = COALESCE($6, llm_model), \
+                 llm_tokens_input = COALESCE(llm_tokens_input, 0) + $7, \
+                 llm_tokens_output = COALESCE(llm_tokens_output, 0) + $8, \
+                 llm_cost_usd = COALESCE(llm_cost_usd, 0.0) + $9, \
+                 actual_loc = COALESCE($10, actual_loc), \
+                 completed_at = COALESCE($11, completed_at) WHERE id = $1",
+            )
+            .bind(DbUuid(atom))
+            .bind(finish.status.as_str())
+            .bind(finish.code.as_deref())
+            .bind(finish.error_message.as_deref())
+            .bind(finish.error_message.is_none())
+            .bind(finish.llm_model.as_deref())
+            .bind(i32::try_from(finish.tokens_in.unwrap_or(0)).unwrap_or(i32::MAX))
+            .bind(i32::try_from(finish.tokens_out.unwrap_or(0)).unwrap_or(i32::MAX))
+            .bind(finish.cost_usd.unwrap_or(0.0))
+            .bind(finish.code.as_ref().map(|c| c.lines().count() as i32))
+            .bind(terminal.then_some(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("recording attempt result of", "atom", atom))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("atom", atom));
+            }
+            tx.commit()
+                .await
+                .map_err(db_err("committing", "attempt of atom", &attempt))
+        }
+
+        pub(crate) async fn set_atom_status(
+            pool: &Pool<$db>,
+            atom: AtomId,
+            status: AtomStatus,
+            error: Option<&str>,
+        ) -> Result<()> {
+            let terminal = matches!(
+                status,
+                AtomStatus::Succeeded | AtomStatus::Failed | AtomStatus::Blocked
+            );
+            let done = sqlx::query(
+                "UPDATE atomic_units SET status = $2, last_error = $3, \
+                 completed_at = COALESCE($4, completed_at) WHERE id = $1",
+            )
+            .bind(DbUuid(atom))
+            .bind(status.as_str())
+            .bind(error)
+            .bind(terminal.then(now))
+            .execute(pool)
+            .await
+            .map_err(db_err("setting status of", "atom", atom))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("atom", atom));
+            }
+            Ok(())
         }
 
         pub(crate) async fn load_atom_dependencies(
@@ -632,9 +760,10 @@ macro_rules! v2_ops {
                 .collect()
         }
 
-        pub(crate) async fn record_atom_retry(
-            pool: &Pool<$db>,
+        async fn insert_retry(
+            conn: &mut DbConn,
             retry: &NewAtomRetry,
+            at: chrono::DateTime<chrono::Utc>,
         ) -> Result<uuid::Uuid> {
             let id = uuid::Uuid::new_v4();
             sqlx::query(
@@ -650,15 +779,26 @@ macro_rules! v2_ops {
             .bind(retry.validation_errors.as_ref().map(Json))
             .bind(retry.feedback_prompt.as_deref())
             .bind(retry.temperature)
-            .bind(now())
-            .execute(pool)
+            .bind(at)
+            .execute(&mut *conn)
             .await
             .map_err(db_err(
                 "recording",
-                "retry of atom",
+                "attempt of atom",
                 format!("{} attempt {}", retry.atom_id, retry.attempt_number),
             ))?;
             Ok(id)
+        }
+
+        pub(crate) async fn record_atom_retry(
+            pool: &Pool<$db>,
+            retry: &NewAtomRetry,
+        ) -> Result<uuid::Uuid> {
+            let mut conn = pool
+                .acquire()
+                .await
+                .map_err(db_err("recording retry of", "atom", retry.atom_id))?;
+            insert_retry(&mut conn, retry, now()).await
         }
 
         pub(crate) async fn load_atom_retries(

@@ -5,10 +5,10 @@ mod additive;
 mod support;
 
 use expect_test::expect;
-use mge_core::{EdgeKind, ExecutionMode, ReviewStatus, TaskStatus, ValidationLevel};
+use mge_core::{AtomStatus, EdgeKind, ExecutionMode, ReviewStatus, TaskStatus, ValidationLevel};
 use mge_store::{
-    ConstraintKind, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
-    NewValidationResult, NewWave, Outcome, Store, StoreError,
+    AtomAttemptFinish, ConstraintKind, NewAtomDependency, NewAtomRetry, NewDependencyGraph,
+    NewReview, NewValidationResult, NewWave, Outcome, Store, StoreError,
 };
 use uuid::Uuid;
 
@@ -53,6 +53,7 @@ conformance!(
     dependency_graph_rebuild_is_idempotent,
     execution_mode_is_persisted_with_its_reason,
     validation_retries_and_reviews_round_trip,
+    atom_attempts_update_the_atom_and_its_retry_rows,
     mvp_path_works_at_version_0001,
     additive_schema_leaves_mvp_rows_byte_identical,
 );
@@ -710,6 +711,108 @@ async fn validation_retries_and_reviews_round_trip(store: &dyn Store) {
         .await
         .unwrap_err();
     assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique), "{err}");
+}
+
+async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store) {
+    store.migrate_up().await.unwrap();
+    let (id, stored) = import(store, &sample_plan(1, 1, 1, 0)).await;
+    let atoms = sample_atoms(&stored, 2);
+    store.insert_atoms(id, &atoms).await.unwrap();
+    let atom = atoms[1].id;
+    let start = |n| NewAtomRetry {
+        atom_id: atom,
+        attempt_number: n,
+        error_message: None,
+        error_type: Some("running".to_string()),
+        validation_errors: None,
+        feedback_prompt: (n > 1).then(|| "fix it".to_string()),
+        temperature: Some(0.2 * f64::from(n)),
+    };
+    let finish = |n, status, error: Option<&str>| AtomAttemptFinish {
+        atom_id: atom,
+        attempt_number: n,
+        status,
+        code: Some(format!("def f():\n    return {n}\n")),
+        error_message: error.map(str::to_string),
+        error_type: if error.is_some() { "syntax" } else { "ok" }.to_string(),
+        validation_errors: error.map(|e| serde_json::json!([e])),
+        llm_model: Some("sim-1".to_string()),
+        tokens_in: Some(100),
+        tokens_out: Some(20),
+        cost_usd: Some(0.5),
+    };
+
+    store.start_atom_attempt(&start(1)).await.unwrap();
+    let running = store.load_atoms(id).await.unwrap().remove(1);
+    assert_eq!((running.status, running.attempts), (AtomStatus::Running, 1));
+    assert!(running.started_at.is_some() && running.completed_at.is_none());
+    store
+        .finish_atom_attempt(&finish(1, AtomStatus::Running, Some("bad indent at 2:1")))
+        .await
+        .unwrap();
+    let err = store.start_atom_attempt(&start(1)).await.unwrap_err();
+    assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique), "{err}");
+    store.start_atom_attempt(&start(2)).await.unwrap();
+    store
+        .finish_atom_attempt(&finish(2, AtomStatus::Succeeded, None))
+        .await
+        .unwrap();
+
+    let done = store.load_atoms(id).await.unwrap().remove(1);
+    assert_eq!((done.status, done.attempts), (AtomStatus::Succeeded, 2));
+    assert_eq!(done.atom.code.as_deref(), Some("def f():\n    return 2\n"));
+    assert_eq!(done.last_error, None);
+    assert_eq!(done.validation_passed, Some(true));
+    assert_eq!(done.llm_model.as_deref(), Some("sim-1"));
+    assert_eq!(
+        (done.llm_tokens_input, done.llm_tokens_output),
+        (Some(200), Some(40))
+    );
+    assert_eq!(done.llm_cost_usd, Some(1.0));
+    assert!(done.completed_at.is_some());
+    let retries: Vec<_> = store
+        .load_atom_retries(atom)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.retry.attempt_number,
+                r.retry.error_type,
+                r.retry.error_message,
+            )
+        })
+        .collect();
+    assert_eq!(
+        retries,
+        vec![
+            (
+                1,
+                Some("syntax".to_string()),
+                Some("bad indent at 2:1".to_string())
+            ),
+            (2, Some("ok".to_string()), None),
+        ]
+    );
+
+    store
+        .set_atom_status(atoms[0].id, AtomStatus::Blocked, Some("provider failed"))
+        .await
+        .unwrap();
+    let blocked = store.load_atoms(id).await.unwrap().remove(0);
+    assert_eq!(blocked.status, AtomStatus::Blocked);
+    assert_eq!(blocked.last_error.as_deref(), Some("provider failed"));
+    let ghost = Uuid::new_v4();
+    assert!(store
+        .set_atom_status(ghost, AtomStatus::Failed, None)
+        .await
+        .unwrap_err()
+        .is_not_found());
+    let err = store
+        .finish_atom_attempt(&finish(9, AtomStatus::Failed, None))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
 }
 
 async fn mvp_path_works_at_version_0001(store: &dyn Store) {
