@@ -256,6 +256,12 @@ fn build_atoms(
     if segs.is_empty() {
         return Vec::new();
     }
+    for (i, s) in segs.iter().enumerate() {
+        // A cut-out nested function defines its qualified name (a local of its parent).
+        if s.kind == AtomKind::NestedFunction {
+            g[i].defines.push(s.qualified.clone());
+        }
+    }
     for d in table.module_defs.iter().chain(table.member_defs.iter()) {
         let a = &mut g[locate(bounds, d.pos)];
         if !a.defines.contains(&d.name) {

@@ -9,6 +9,7 @@ pub mod atomicity;
 mod atomize;
 mod builtins;
 mod classify;
+pub mod context;
 mod decompose;
 mod facts;
 mod lines;
@@ -23,6 +24,7 @@ mod symbols;
 
 pub use atomicity::{AtomFacts, Atomicity, Criterion, CriterionResult};
 pub use atomize::{atomize, atomize_with, rescore, NESTING_WARNING_DEPTH};
+pub use context::{build_context, import_statement, AtomContext, SymbolSignature};
 pub use link::{link, AtomLocation, Link, Linkage, PlanIndex, Resolution, UnresolvedReference};
 pub use model::{
     Atom, AtomKind, AtomizedFile, Config, Diagnostic, ImportBinding, ImportKind, Modifier, RefKind,

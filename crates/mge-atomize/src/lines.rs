@@ -1,5 +1,6 @@
 //! Line arithmetic: byte offset to line, and LOC (non-blank, non-comment lines) of any byte
-//! range, from a per-line "holds code" flag computed on the syntax tree.
+//! range, from a per-line "holds code" flag computed on the syntax tree. Docstrings (string-only
+//! expression statements) count as comments.
 
 use tree_sitter::Tree;
 
@@ -26,7 +27,12 @@ impl LineIndex {
         let mut cursor = tree.root_node().walk();
         loop {
             let node = cursor.node();
-            let is_comment = node.kind().contains("comment");
+            // Comments, and string-only expression statements (docstrings, directives), are
+            // documentation rather than code.
+            let is_comment = node.kind().contains("comment")
+                || (node.kind() == "expression_statement"
+                    && node.named_child_count() == 1
+                    && node.named_child(0).is_some_and(|c| c.kind() == "string"));
             if !is_comment && node.child_count() == 0 && node.end_byte() > node.start_byte() {
                 let (a, b) = (node.start_position().row, node.end_position().row);
                 // A token ending at column 0 of the next line does not touch that line.

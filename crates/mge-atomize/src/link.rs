@@ -581,10 +581,19 @@ impl<'a> PlanIndex<'a> {
                                     continue;
                                 }
                                 let provider = self.atom(p);
+                                let mut kind = edge_kind(r.kind, provider.kind);
+                                // `self.x` read from the method that assigns it is data.
+                                if r.kind == RefKind::SelfMember
+                                    && r.attrs.first().is_some_and(|m| {
+                                        !provider.qualified_name.ends_with(&format!(".{m}"))
+                                    })
+                                {
+                                    kind = EdgeKind::Data;
+                                }
                                 links.insert(Link {
                                     provider: provider.id.clone(),
                                     dependent: a.id.clone(),
-                                    kind: edge_kind(r.kind, provider.kind),
+                                    kind,
                                     symbol: symbol.clone(),
                                 });
                             }

@@ -107,7 +107,29 @@ fn resolve_script(files: &HashMap<&str, usize>, importer: &str, spec: &str) -> O
         return None;
     }
     let joined = normalize(&join(dir_of(importer), spec))?;
-    if let Some(&i) = files.get(joined.as_str()) {
+    if let Some(i) = probe_script(files, &joined) {
+        return Some(i);
+    }
+    // Tests often import the build output (`../dist/index.js`) of sources under `src/`.
+    for out_dir in ["dist", "build", "lib", "out"] {
+        let prefix = format!("{out_dir}/");
+        let inner = format!("/{out_dir}/");
+        let mapped = if let Some(rest) = joined.strip_prefix(&prefix) {
+            format!("src/{rest}")
+        } else if let Some(i) = joined.find(&inner) {
+            format!("{}/src/{}", &joined[..i], &joined[i + inner.len()..])
+        } else {
+            continue;
+        };
+        if let Some(i) = probe_script(files, &mapped) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn probe_script(files: &HashMap<&str, usize>, joined: &str) -> Option<usize> {
+    if let Some(&i) = files.get(joined) {
         return Some(i);
     }
     let mut candidates = Vec::new();
@@ -190,5 +212,9 @@ mod tests {
         );
         assert_eq!(resolve_module(&files, "src/b.ts", ts, "react"), None);
         assert_eq!(resolve_module(&files, "b.ts", ts, "../../x"), None);
+        assert_eq!(
+            resolve_module(&files, "tests/t.mjs", ts, "../dist/a.js"),
+            Some(0)
+        );
     }
 }

@@ -21,6 +21,22 @@ pub(crate) fn is_statement_container(kind: &str) -> bool {
     )
 }
 
+/// Clauses of compound statements, cut between like statements.
+fn is_clause(kind: &str) -> bool {
+    matches!(
+        kind,
+        "elif_clause"
+            | "else_clause"
+            | "except_clause"
+            | "except_group_clause"
+            | "finally_clause"
+            | "case_clause"
+            | "catch_clause"
+            | "switch_case"
+            | "switch_default"
+    )
+}
+
 /// Python and TS/JS definitions that become their own atom when met as a statement of a split
 /// body.
 pub(crate) fn definition_of(node: Node) -> Option<Node> {
@@ -115,8 +131,18 @@ impl<'a> Splitter<'a> {
                     });
                     continue;
                 }
-                if self.loc(child) > self.max && child.child_count() > 0 {
+                // The header tokens waiting to glue onto this statement count too.
+                let glued = trailing_header_start(out).unwrap_or(child.start_byte());
+                if self.lines.loc(glued, child.end_byte()) > self.max && child.child_count() > 0 {
                     self.expand(child, depth + 1, level + 1, out);
+                } else {
+                    out.push(piece(child, true, depth, None));
+                }
+            } else if is_clause(child.kind()) {
+                // `elif`/`else`/`except`/`case` clauses are units like statements.
+                let glued = trailing_header_start(out).unwrap_or(child.start_byte());
+                if self.lines.loc(glued, child.end_byte()) > self.max {
+                    self.expand(child, depth, level + 1, out);
                 } else {
                     out.push(piece(child, true, depth, None));
                 }
@@ -179,6 +205,18 @@ impl<'a> Splitter<'a> {
         }
         chunks
     }
+}
+
+/// Start of the run of header pieces at the end of `out`, if it ends with one.
+fn trailing_header_start(out: &[Piece]) -> Option<usize> {
+    let mut start = None;
+    for p in out.iter().rev() {
+        if p.statement {
+            break;
+        }
+        start = Some(p.start);
+    }
+    start
 }
 
 fn wrapper_or<'t>(stmt: Node<'t>, def: Node<'t>) -> Node<'t> {

@@ -231,7 +231,9 @@ impl SymbolTable {
         let mut extra_facts = Vec::new();
         for u in &self.usages {
             let keep = match u.kind {
-                RefKind::SelfMember | RefKind::SuperCall => true,
+                RefKind::SelfMember => true,
+                // `super().__init__()` of a builtin base (`Exception`, `Error`) is no reference.
+                RefKind::SuperCall => !is_builtin(&u.name),
                 _ => match self.binding_scope(u.scope, &u.name) {
                     Some(MODULE) => {
                         if u.write
