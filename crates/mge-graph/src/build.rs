@@ -1,8 +1,5 @@
-//! Construction: ids resolved, references merged, strongly connected components, condensation
+//! Construction: references merged into edges, strongly connected components, condensation
 //! order, waves and the critical path.
-
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 
 use mge_core::EdgeKind;
 use petgraph::algo::kosaraju_scc;
@@ -11,11 +8,8 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction::Incoming;
 
 use crate::graph::{AtomNode, DependencyGraph, Unit, Wave};
-use crate::input::{EdgeEnd, GraphError, GraphInput};
+use crate::input::{id_index, EdgeEnd, GraphError, GraphInput, MAX_ATOMS};
 use crate::weight::{Dependency, KindSet};
-
-/// Largest number of atoms or merged edges (petgraph `u32` indices reserve `u32::MAX`).
-const MAX_INDEX: usize = u32::MAX as usize - 1;
 
 /// Builds the dependency graph of `input`.
 ///
@@ -24,73 +18,42 @@ const MAX_INDEX: usize = u32::MAX as usize - 1;
 /// O(atoms + references · log references) time and linear memory.
 pub fn build(input: GraphInput) -> Result<DependencyGraph, GraphError> {
     let GraphInput { nodes, edges } = input;
-    if nodes.len() > MAX_INDEX {
-        return Err(GraphError::TooLarge {
-            what: "atoms",
-            count: nodes.len(),
-            max: MAX_INDEX,
-        });
-    }
+    drop(id_index(&nodes)?);
     let references = edges.len();
+    let atoms = nodes.len();
 
-    // Resolve ids to positions.
     let mut resolved: Vec<(u32, u32, EdgeKind, String)> = Vec::with_capacity(edges.len());
-    {
-        let mut index: HashMap<&str, u32> = HashMap::with_capacity(nodes.len());
-        for (i, node) in nodes.iter().enumerate() {
-            match index.entry(node.id.as_str()) {
-                Entry::Occupied(e) => {
-                    return Err(GraphError::DuplicateNode {
-                        id: node.id.clone(),
-                        first: *e.get() as usize,
-                        second: i,
-                    })
-                }
-                Entry::Vacant(e) => {
-                    e.insert(i as u32);
-                }
+    for (index, edge) in edges.into_iter().enumerate() {
+        for (end, position) in [
+            (EdgeEnd::Provider, edge.from),
+            (EdgeEnd::Dependent, edge.to),
+        ] {
+            if position as usize >= atoms {
+                return Err(GraphError::PositionOutOfRange {
+                    index,
+                    end,
+                    position,
+                    atoms,
+                    kind: edge.kind,
+                    symbol: edge.symbol,
+                });
             }
         }
-        for (i, edge) in edges.into_iter().enumerate() {
-            let lookup = |id: &str, end: EdgeEnd| {
-                index
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| GraphError::UnknownNode {
-                        index: i,
-                        end,
-                        id: id.to_string(),
-                        kind: edge.kind,
-                        symbol: edge.symbol.clone(),
-                    })
-            };
-            let from = lookup(&edge.from, EdgeEnd::Provider)?;
-            let to = lookup(&edge.to, EdgeEnd::Dependent)?;
-            resolved.push((from, to, edge.kind, edge.symbol));
-        }
+        resolved.push((edge.from, edge.to, edge.kind, edge.symbol));
     }
     resolved.sort_unstable_by_key(|r| (r.0, r.1));
 
-    // The petgraph graph: node index = input position, edges sorted by (provider, dependent).
-    let mut graph: DiGraph<AtomNode, Dependency, u32> =
-        DiGraph::with_capacity(nodes.len(), resolved.len());
-    for node in nodes {
-        graph.add_node(AtomNode {
-            id: node.id,
-            file: node.file,
-            component: node.component,
-            name: node.name,
-            kind: node.kind,
-            est_tokens: node.est_tokens,
-            wave: 0,
-            unit: 0,
-        });
+    // Structure in petgraph (node index = input position, edges sorted by provider then
+    // dependent); atom data beside it.
+    let mut graph: DiGraph<(), Dependency, u32> = DiGraph::with_capacity(atoms, resolved.len());
+    for _ in 0..atoms {
+        graph.add_node(());
     }
     let mut refs = resolved.into_iter().peekable();
     while let Some((from, to, kind, symbol)) = refs.next() {
         let mut kinds = KindSet::new();
         kinds.insert(kind);
-        let mut symbols = Vec::new();
+        let mut symbols = Vec::with_capacity(1);
         if !symbol.is_empty() {
             symbols.push(symbol);
         }
@@ -106,11 +69,11 @@ pub fn build(input: GraphInput) -> Result<DependencyGraph, GraphError> {
             symbols.sort_unstable();
             symbols.dedup();
         }
-        if graph.edge_count() >= MAX_INDEX {
+        if graph.edge_count() >= MAX_ATOMS {
             return Err(GraphError::TooLarge {
                 what: "edges",
                 count: graph.edge_count() + 1,
-                max: MAX_INDEX,
+                max: MAX_ATOMS,
             });
         }
         graph.add_edge(
@@ -123,74 +86,129 @@ pub fn build(input: GraphInput) -> Result<DependencyGraph, GraphError> {
             },
         );
     }
+    let mut atoms: Vec<AtomNode> = nodes
+        .into_iter()
+        .map(|node| AtomNode {
+            id: node.id,
+            file: node.file,
+            component: node.component,
+            name: node.name,
+            kind: node.kind,
+            est_tokens: node.est_tokens,
+            wave: 0,
+            unit: 0,
+        })
+        .collect();
 
-    let (units, waves) = schedule(&mut graph);
-    let (critical_path, longest_chain_atoms) = critical_path(&graph, &units);
+    let schedule = schedule(&graph, &mut atoms);
     Ok(DependencyGraph {
         graph,
-        units,
-        waves,
+        atoms,
+        units: schedule.units,
+        waves: schedule.waves,
         references,
-        critical_path,
-        longest_chain_atoms,
+        critical_path: schedule.critical_path,
+        longest_chain_atoms: schedule.longest_chain_atoms,
     })
 }
 
-/// Strongly connected components, their waves and canonical (topological) numbering.
+struct Schedule {
+    units: Vec<Unit>,
+    waves: Vec<Wave>,
+    critical_path: Vec<u32>,
+    longest_chain_atoms: u64,
+}
+
+/// Strongly connected components, their waves, the critical path and the canonical
+/// (topological) numbering of the units, in one sweep over the incoming edges.
 ///
 /// Kosaraju's algorithm is used because petgraph's implementation is iterative: a plan with a
 /// chain of 100,000 atoms must not exhaust the stack. It yields the components in reverse
-/// topological order, so one backward sweep computes each component's longest-path level.
-fn schedule(graph: &mut DiGraph<AtomNode, Dependency, u32>) -> (Vec<Unit>, Vec<Wave>) {
-    let mut sccs = kosaraju_scc(&*graph);
-    let mut component_of = vec![0u32; graph.node_count()];
-    for (c, scc) in sccs.iter().enumerate() {
-        for member in scc {
+/// topological order, so one backward sweep sees every provider component before its dependents.
+///
+/// Units are numbered by (wave, first member). The critical path is the chain with the most
+/// tokens, ties broken by more atoms, then by the lower unit number at every step.
+fn schedule(graph: &DiGraph<(), Dependency, u32>, atoms: &mut [AtomNode]) -> Schedule {
+    const NONE: u32 = u32::MAX;
+    let mut sccs = kosaraju_scc(graph);
+    let count = sccs.len();
+    let mut component_of = vec![0u32; atoms.len()];
+    for (c, scc) in sccs.iter_mut().enumerate() {
+        scc.sort_unstable();
+        for member in scc.iter() {
             component_of[member.index()] = c as u32;
         }
     }
+    // Canonical key of a component, known as soon as its wave is: (wave, first member).
+    let mut key: Vec<(u32, u32)> = sccs.iter().map(|s| (0, s[0].index() as u32)).collect();
+    let mut cyclic = vec![false; count];
+    let mut tokens = vec![0u64; count];
+    // (tokens, atoms) of the heaviest chain ending with each component, and its predecessor.
+    let mut best = vec![(0u64, 0u64); count];
+    let mut pred = vec![NONE; count];
+    // Atoms of the longest chain ending with each component.
+    let mut longest = vec![0u64; count];
 
-    let mut wave_of = vec![0u32; sccs.len()];
-    let mut cyclic = vec![false; sccs.len()];
-    for c in (0..sccs.len()).rev() {
+    for c in (0..count).rev() {
         let mut wave = 0;
         let mut is_cycle = sccs[c].len() > 1;
+        let mut chosen = NONE;
+        let mut longest_before = 0;
+        let mut unit_tokens: u64 = 0;
         for &member in &sccs[c] {
+            unit_tokens = unit_tokens.saturating_add(atoms[member.index()].est_tokens);
             for edge in graph.edges_directed(member, Incoming) {
-                let source = component_of[edge.source().index()] as usize;
-                if source == c {
+                let s = component_of[edge.source().index()];
+                if s as usize == c {
                     is_cycle |= edge.source() == member;
-                } else {
-                    wave = wave.max(wave_of[source] + 1);
+                    continue;
+                }
+                let s_ = s as usize;
+                wave = wave.max(key[s_].0 + 1);
+                longest_before = longest_before.max(longest[s_]);
+                if chosen == NONE
+                    || best[s_] > best[chosen as usize]
+                    || (best[s_] == best[chosen as usize] && key[s_] < key[chosen as usize])
+                {
+                    chosen = s;
                 }
             }
         }
-        wave_of[c] = wave;
+        let base = if chosen == NONE {
+            (0, 0)
+        } else {
+            best[chosen as usize]
+        };
+        let size = sccs[c].len() as u64;
+        best[c] = (base.0.saturating_add(unit_tokens), base.1 + size);
+        pred[c] = chosen;
+        longest[c] = longest_before + size;
+        key[c].0 = wave;
         cyclic[c] = is_cycle;
+        tokens[c] = unit_tokens;
     }
 
-    // Canonical numbering: by wave, then by first member. Edges only go to higher waves, so this
-    // is a topological order of the condensation.
-    for scc in &mut sccs {
-        scc.sort_unstable();
+    // Edges only go to higher waves, so numbering by (wave, first member) is topological.
+    let mut canonical: Vec<u32> = (0..count as u32).collect();
+    canonical.sort_unstable_by_key(|&c| key[c as usize]);
+    let mut number_of = vec![0u32; count];
+    for (number, &c) in canonical.iter().enumerate() {
+        number_of[c as usize] = number as u32;
     }
-    let mut canonical: Vec<usize> = (0..sccs.len()).collect();
-    canonical.sort_unstable_by_key(|&c| (wave_of[c], sccs[c][0]));
 
-    let mut units = Vec::with_capacity(sccs.len());
+    let mut units = Vec::with_capacity(count);
     let mut waves: Vec<Wave> = Vec::new();
     for (number, &c) in canonical.iter().enumerate() {
+        let c = c as usize;
         let members: Vec<u32> = std::mem::take(&mut sccs[c])
             .into_iter()
             .map(|n| n.index() as u32)
             .collect();
-        let wave = wave_of[c];
-        let mut est_tokens: u64 = 0;
+        let wave = key[c].0;
         for &m in &members {
-            let atom = &mut graph[NodeIndex::new(m as usize)];
+            let atom = &mut atoms[m as usize];
             atom.wave = wave;
             atom.unit = number as u32;
-            est_tokens = est_tokens.saturating_add(atom.est_tokens);
         }
         if waves.len() <= wave as usize {
             waves.push(Wave {
@@ -205,62 +223,26 @@ fn schedule(graph: &mut DiGraph<AtomNode, Dependency, u32>) -> (Vec<Unit>, Vec<W
             members,
             wave,
             cyclic: cyclic[c],
-            est_tokens,
+            est_tokens: tokens[c],
         });
     }
     for wave in &mut waves {
         wave.atoms.sort_unstable();
     }
-    (units, waves)
-}
 
-/// The chain of units with the most estimated tokens, ties broken by more atoms, then by lower
-/// unit indices, as unit indices from first to last; and the most atoms on any chain.
-fn critical_path(graph: &DiGraph<AtomNode, Dependency, u32>, units: &[Unit]) -> (Vec<u32>, u64) {
-    const NONE: u32 = u32::MAX;
-    // (tokens, atoms) of the heaviest chain ending with each unit.
-    let mut best: Vec<(u64, u64)> = Vec::with_capacity(units.len());
-    let mut pred: Vec<u32> = Vec::with_capacity(units.len());
-    // Atoms of the longest chain ending with each unit.
-    let mut longest: Vec<u64> = Vec::with_capacity(units.len());
-    for (u, unit) in units.iter().enumerate() {
-        let mut chosen: Option<((u64, u64), u32)> = None;
-        let mut longest_before: u64 = 0;
-        for &m in &unit.members {
-            for edge in graph.edges_directed(NodeIndex::new(m as usize), Incoming) {
-                let s = graph[edge.source()].unit;
-                if s as usize == u {
-                    continue;
-                }
-                longest_before = longest_before.max(longest[s as usize]);
-                let candidate = best[s as usize];
-                let better = match chosen {
-                    None => true,
-                    Some((value, index)) => candidate > value || (candidate == value && s < index),
-                };
-                if better {
-                    chosen = Some((candidate, s));
-                }
-            }
-        }
-        let (base, from) = chosen.unwrap_or(((0, 0), NONE));
-        best.push((
-            base.0.saturating_add(unit.est_tokens),
-            base.1 + unit.members.len() as u64,
-        ));
-        pred.push(from);
-        longest.push(longest_before + unit.members.len() as u64);
+    let mut critical_path = Vec::new();
+    let last = (0..count).max_by(|&a, &b| best[a].cmp(&best[b]).then(key[b].cmp(&key[a])));
+    let mut step = last.map_or(NONE, |c| c as u32);
+    while step != NONE {
+        critical_path.push(number_of[step as usize]);
+        step = pred[step as usize];
     }
-    let longest_chain = longest.iter().copied().max().unwrap_or(0);
-    let Some(mut last) = (0..units.len()).max_by(|&a, &b| best[a].cmp(&best[b]).then(b.cmp(&a)))
-    else {
-        return (Vec::new(), 0);
-    };
-    let mut path = vec![last as u32];
-    while pred[last] != NONE {
-        last = pred[last] as usize;
-        path.push(last as u32);
+    critical_path.reverse();
+
+    Schedule {
+        units,
+        waves,
+        critical_path,
+        longest_chain_atoms: longest.iter().copied().max().unwrap_or(0),
     }
-    path.reverse();
-    (path, longest_chain)
 }

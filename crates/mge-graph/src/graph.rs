@@ -46,11 +46,14 @@ pub struct Wave {
 /// The dependency graph of a plan's atoms: edges provider → dependent, strongly connected
 /// components condensed into units, units in topological order, waves of longest-path levels.
 ///
-/// Atoms are addressed by their position in the [`crate::GraphInput`] (`u32`). Units are numbered in
-/// a topological order of the condensation: by wave, then by their first member's position.
+/// Atoms are addressed by their position in the [`crate::GraphInput`] (`u32`), which is also their
+/// petgraph node index. Units are numbered in a topological order of the condensation: by wave,
+/// then by their first member's position.
 #[derive(Debug, Clone)]
 pub struct DependencyGraph {
-    pub(crate) graph: DiGraph<AtomNode, Dependency, u32>,
+    /// Structure only; the atoms' data lives in `atoms`, so traversals stay in cache.
+    pub(crate) graph: DiGraph<(), Dependency, u32>,
+    pub(crate) atoms: Vec<AtomNode>,
     pub(crate) units: Vec<Unit>,
     pub(crate) waves: Vec<Wave>,
     pub(crate) references: usize,
@@ -59,8 +62,8 @@ pub struct DependencyGraph {
 }
 
 impl DependencyGraph {
-    /// The underlying petgraph graph; node index = atom position.
-    pub fn petgraph(&self) -> &DiGraph<AtomNode, Dependency, u32> {
+    /// The underlying petgraph graph; node index = atom position (see [`Self::atom`]).
+    pub fn petgraph(&self) -> &DiGraph<(), Dependency, u32> {
         &self.graph
     }
 
@@ -80,12 +83,12 @@ impl DependencyGraph {
 
     /// The atom at `position`. Panics when out of range, like slice indexing.
     pub fn atom(&self, position: u32) -> &AtomNode {
-        &self.graph[NodeIndex::new(position as usize)]
+        &self.atoms[position as usize]
     }
 
     /// Every atom in input order.
-    pub fn atoms(&self) -> impl Iterator<Item = &AtomNode> + '_ {
-        self.graph.node_weights()
+    pub fn atoms(&self) -> &[AtomNode] {
+        &self.atoms
     }
 
     /// Every merged edge as `(provider, dependent, dependency)`, sorted by provider then dependent.
@@ -129,7 +132,12 @@ impl DependencyGraph {
         let mut out: Vec<(u32, u32)> = self
             .graph
             .edge_references()
-            .map(|e| (self.graph[e.source()].unit, self.graph[e.target()].unit))
+            .map(|e| {
+                (
+                    self.atoms[e.source().index()].unit,
+                    self.atoms[e.target().index()].unit,
+                )
+            })
             .filter(|(a, b)| a != b)
             .collect();
         out.sort_unstable();

@@ -24,6 +24,8 @@ pub use analysis::{Boundaries, Boundary, GraphStats};
 pub use build::build;
 pub use export::{to_dot, to_json, to_mermaid, EdgeRecord, GraphDocument, NodeRecord};
 pub use graph::{AtomNode, DependencyGraph, Unit, Wave};
-pub use input::{directory_component, EdgeEnd, EdgeSpec, GraphError, GraphInput, NodeSpec};
+pub use input::{
+    directory_component, EdgeEnd, EdgeSpec, GraphError, GraphInput, IdReference, NodeSpec,
+};
 pub use tasks::{plan_task_order, task_order, TaskOrderError};
 pub use weight::{edge_weight, Dependency, KindSet};

@@ -2,7 +2,7 @@
 
 use expect_test::{expect, Expect};
 use mge_core::EdgeKind;
-use mge_graph::{build, directory_component, EdgeSpec, GraphInput, NodeSpec};
+use mge_graph::{build, directory_component, EdgeSpec, GraphInput, IdReference, NodeSpec};
 
 fn node(file: &str, name: &str, kind: &str, est_tokens: u64) -> NodeSpec {
     NodeSpec {
@@ -15,8 +15,8 @@ fn node(file: &str, name: &str, kind: &str, est_tokens: u64) -> NodeSpec {
     }
 }
 
-fn edge(from: &str, to: &str, kind: EdgeKind, symbol: &str) -> EdgeSpec {
-    EdgeSpec {
+fn edge(from: &str, to: &str, kind: EdgeKind, symbol: &str) -> IdReference {
+    IdReference {
         from: from.to_string(),
         to: to.to_string(),
         kind,
@@ -32,26 +32,25 @@ fn shop() -> GraphInput {
     let even = "shop/models.py::is_even";
     let odd = "shop/models.py::is_odd";
     let main = "main.py::main";
-    GraphInput {
-        nodes: vec![
-            node("shop/config.py", "TAX_RATE", "constant", 8),
-            node("shop/models.py", "Item", "class", 40),
-            node("shop/models.py", "Item.total", "method", 60),
-            node("shop/models.py", "is_even", "function", 30),
-            node("shop/models.py", "is_odd", "function", 30),
-            node("main.py", "main", "function", 50),
-        ],
-        edges: vec![
-            edge(c, total, EdgeKind::Data, "TAX_RATE"),
-            edge(c, total, EdgeKind::Import, "TAX_RATE"),
-            edge(item, total, EdgeKind::Contains, ""),
-            edge(even, odd, EdgeKind::Control, "is_even"),
-            edge(odd, even, EdgeKind::Control, "is_odd"),
-            edge(item, main, EdgeKind::Import, "Item"),
-            edge(total, main, EdgeKind::Control, "total"),
-            edge(even, main, EdgeKind::Import, "is_even"),
-        ],
-    }
+    let nodes = vec![
+        node("shop/config.py", "TAX_RATE", "constant", 8),
+        node("shop/models.py", "Item", "class", 40),
+        node("shop/models.py", "Item.total", "method", 60),
+        node("shop/models.py", "is_even", "function", 30),
+        node("shop/models.py", "is_odd", "function", 30),
+        node("main.py", "main", "function", 50),
+    ];
+    let references = vec![
+        edge(c, total, EdgeKind::Data, "TAX_RATE"),
+        edge(c, total, EdgeKind::Import, "TAX_RATE"),
+        edge(item, total, EdgeKind::Contains, ""),
+        edge(even, odd, EdgeKind::Control, "is_even"),
+        edge(odd, even, EdgeKind::Control, "is_odd"),
+        edge(item, main, EdgeKind::Import, "Item"),
+        edge(total, main, EdgeKind::Control, "total"),
+        edge(even, main, EdgeKind::Import, "is_even"),
+    ];
+    GraphInput::from_id_references(nodes, references).unwrap()
 }
 
 fn check(actual: String, expect: Expect) {
@@ -404,34 +403,52 @@ fn critical_path_follows_the_heaviest_chain() {
 
 #[test]
 fn input_errors_name_the_offending_entry() {
-    let mut duplicate = shop();
-    duplicate
-        .nodes
-        .push(node("shop/models.py", "Item", "class", 1));
-    let mut unknown = shop();
-    unknown.edges.push(edge(
-        "shop/models.py::Itme",
-        "main.py::main",
-        EdgeKind::Type,
-        "Itme",
-    ));
-    let mut unknown_dependent = shop();
-    unknown_dependent.edges.insert(
-        0,
-        edge("main.py::main", "cli.py::run", EdgeKind::Control, "main"),
+    let atom = |file, name| node(file, name, "function", 1);
+    let duplicate = GraphInput::from_id_references(
+        vec![atom("a.py", "f"), atom("b.py", "g"), atom("a.py", "f")],
+        Vec::new(),
     );
-    let messages = [duplicate, unknown, unknown_dependent]
-        .into_iter()
-        .map(|input| build(input).unwrap_err().to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
-    check(
-        messages,
-        expect![[r#"
-        duplicate atom id 'shop/models.py::Item' at nodes[6] (first defined at nodes[1])
-        edges[8] (type 'Itme'): provider 'shop/models.py::Itme' is not an atom of the graph
-        edges[0] (control 'main'): dependent 'cli.py::run' is not an atom of the graph"#]],
+    let unknown_provider = GraphInput::from_id_references(
+        vec![atom("a.py", "f"), atom("b.py", "g")],
+        vec![
+            edge("a.py::f", "b.py::g", EdgeKind::Control, "f"),
+            edge("a.py::F", "b.py::g", EdgeKind::Type, "F"),
+        ],
     );
+    let unknown_dependent = GraphInput::from_id_references(
+        vec![atom("a.py", "f")],
+        vec![edge("a.py::f", "cli.py::run", EdgeKind::Control, "f")],
+    );
+    let out_of_range = build(GraphInput {
+        nodes: vec![atom("a.py", "f")],
+        edges: vec![EdgeSpec {
+            from: 0,
+            to: 7,
+            kind: EdgeKind::Data,
+            symbol: "LIMIT".into(),
+        }],
+    });
+    let duplicate_in_build = build(GraphInput {
+        nodes: vec![atom("a.py", "f"), atom("a.py", "f")],
+        edges: Vec::new(),
+    });
+    let messages = [
+        duplicate.unwrap_err(),
+        unknown_provider.unwrap_err(),
+        unknown_dependent.unwrap_err(),
+        out_of_range.unwrap_err(),
+        duplicate_in_build.unwrap_err(),
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect::<Vec<_>>()
+    .join("\n");
+    check(messages, expect![[r#"
+        duplicate atom id 'a.py::f' at nodes[2] (first defined at nodes[0])
+        references[1] (type 'F'): provider 'a.py::F' is not an atom of the graph
+        references[0] (control 'f'): dependent 'cli.py::run' is not an atom of the graph
+        edges[0] (data 'LIMIT'): dependent position 7 is out of range (1 atoms)
+        duplicate atom id 'a.py::f' at nodes[1] (first defined at nodes[0])"#]]);
 }
 
 #[test]

@@ -21,8 +21,8 @@ fn input(nodes: usize, tokens: &[u64], edges: &[(usize, usize, usize)]) -> Graph
         edges: edges
             .iter()
             .map(|&(from, to, kind)| EdgeSpec {
-                from: format!("a{from}"),
-                to: format!("a{to}"),
+                from: from as u32,
+                to: to as u32,
                 kind: EdgeKind::ALL[kind],
                 symbol: format!("f{from}"),
             })

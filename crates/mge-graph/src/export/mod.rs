@@ -59,6 +59,7 @@ impl DependencyGraph {
         GraphDocument {
             nodes: self
                 .atoms()
+                .iter()
                 .map(|a| NodeRecord {
                     id: a.id.clone(),
                     file: a.file.clone(),
