@@ -142,6 +142,9 @@ pub fn rescore(files: &mut [AtomizedFile], whole_plan: bool) {
     };
     for (f, s) in files.iter_mut().zip(scores) {
         for (a, c) in f.atoms.iter_mut().zip(s) {
+            if a.kind == AtomKind::Unparsed {
+                continue;
+            }
             a.context_completeness = c;
             a.atomicity = a.atomicity.with_context_completeness(c);
         }
@@ -188,7 +191,8 @@ fn unparsed(
             max_loc: config.max_loc,
             complexity: 1,
             has_syntax_error: true,
-            context_completeness: 1.0,
+            // Nothing could be analysed: no context is known.
+            context_completeness: 0.0,
             ..AtomFacts::default()
         };
         atoms.push(Atom {
@@ -208,7 +212,7 @@ fn unparsed(
             modifiers: Vec::new(),
             defines: Vec::new(),
             references: Vec::new(),
-            context_completeness: 1.0,
+            context_completeness: 0.0,
             atomicity: Atomicity::evaluate(&facts),
         });
     }

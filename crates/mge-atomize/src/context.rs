@@ -133,7 +133,7 @@ pub fn build_context(
         if let Some(doc) = &header.docstring {
             text.push_str(&format!("\n    \"\"\"{doc}\"\"\""));
         }
-        let members: Vec<&str> = files[h.file]
+        let mut members: Vec<&str> = files[h.file]
             .atoms
             .iter()
             .flat_map(|a| a.defines.iter())
@@ -143,6 +143,8 @@ pub fn build_context(
             })
             .map(String::as_str)
             .collect();
+        members.sort_unstable();
+        members.dedup();
         if !members.is_empty() {
             text.push_str(&format!("\n    # members: {}", members.join(", ")));
         }
