@@ -115,7 +115,8 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Language)>> {
         }
         let mut stack = vec![p.clone()];
         while let Some(dir) = stack.pop() {
-            let entries = std::fs::read_dir(&dir).with_context(|| format!("{}: cannot read directory", dir.display()))?;
+            let entries = std::fs::read_dir(&dir)
+                .with_context(|| format!("{}: cannot read directory", dir.display()))?;
             for e in entries {
                 let e = e.with_context(|| format!("{}: cannot read directory", dir.display()))?;
                 let path = e.path();
@@ -149,15 +150,22 @@ fn atomize_paths(paths: &[PathBuf], config: &Config) -> anyhow::Result<Vec<Atomi
     let results: Vec<anyhow::Result<Option<AtomizedFile>>> = files
         .par_iter()
         .map(|(path, lang)| {
-            let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
             let text = match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => {
                     let at = e.utf8_error().valid_up_to();
                     if explicit.contains(&path) {
-                        bail!("{}: not UTF-8 (invalid byte at offset {at})", path.display());
+                        bail!(
+                            "{}: not UTF-8 (invalid byte at offset {at})",
+                            path.display()
+                        );
                     }
-                    eprintln!("warning: {}: skipped, not UTF-8 (invalid byte at offset {at})", path.display());
+                    eprintln!(
+                        "warning: {}: skipped, not UTF-8 (invalid byte at offset {at})",
+                        path.display()
+                    );
                     return Ok(None);
                 }
             };
@@ -205,7 +213,11 @@ fn atomize_task(plan_arg: &Path, key: &str, config: &Config) -> anyhow::Result<T
     let task = plan
         .task(key)
         .ok_or_else(|| anyhow!("{}: no task with key '{key}'", loaded.path.display()))?;
-    let base = loaded.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = loaded
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     // The loader resolves `reference_dir` against the plan's directory; accept a raw one too.
     let reference = plan.reference_dir.as_ref().map(|d| {
         if d.is_absolute() || d.is_dir() {
@@ -216,17 +228,23 @@ fn atomize_task(plan_arg: &Path, key: &str, config: &Config) -> anyhow::Result<T
     });
     let mut sources = Vec::new();
     for t in plan.tasks() {
-        let from_ref = reference.as_ref().map(|r| r.join(&t.target)).filter(|p| p.is_file());
+        let from_ref = reference
+            .as_ref()
+            .map(|r| r.join(&t.target))
+            .filter(|p| p.is_file());
         let text = match (&from_ref, &t.skeleton) {
-            (Some(p), _) => Some(std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?),
+            (Some(p), _) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("{}: cannot read", p.display()))?,
+            ),
             (None, Some(s)) => Some(s.clone()),
             (None, None) => None,
         };
         match text {
             Some(text) => sources.push((t.target.clone(), t.language, text)),
-            None if t.key == key => bail!(
-                "task '{key}' has neither a reference file nor a skeleton to atomize"
-            ),
+            None if t.key == key => {
+                bail!("task '{key}' has neither a reference file nor a skeleton to atomize")
+            }
             None => {}
         }
     }
@@ -255,8 +273,15 @@ fn atomize_task(plan_arg: &Path, key: &str, config: &Config) -> anyhow::Result<T
     let index = PlanIndex::new(&files);
     let contexts = (0..files[shown].atoms.len())
         .map(|atom| {
-            let ctx = build_context(&index, AtomLocation { file: shown, atom }, Some(&task.description));
-            (files[shown].atoms[atom].id.clone(), serde_json::to_value(ctx).unwrap_or(Value::Null))
+            let ctx = build_context(
+                &index,
+                AtomLocation { file: shown, atom },
+                Some(&task.description),
+            );
+            (
+                files[shown].atoms[atom].id.clone(),
+                serde_json::to_value(ctx).unwrap_or(Value::Null),
+            )
         })
         .collect();
     Ok((files, vec![shown], contexts))
@@ -303,11 +328,18 @@ fn file_json(f: &AtomizedFile, contexts: &[(String, Value)]) -> Value {
 }
 
 fn summarize(files: &[&AtomizedFile], seconds: f64) -> Value {
-    let mut locs: Vec<u32> = files.iter().flat_map(|f| f.atoms.iter().map(|a| a.loc)).collect();
+    let mut locs: Vec<u32> = files
+        .iter()
+        .flat_map(|f| f.atoms.iter().map(|a| a.loc))
+        .collect();
     locs.sort_unstable();
     let n = locs.len();
     let mean = |sum: f64| if n == 0 { 0.0 } else { sum / n as f64 };
-    let p95 = if n == 0 { 0 } else { locs[((n as f64 * 0.95).ceil() as usize).clamp(1, n) - 1] };
+    let p95 = if n == 0 {
+        0
+    } else {
+        locs[((n as f64 * 0.95).ceil() as usize).clamp(1, n) - 1]
+    };
     let atoms = files.iter().flat_map(|f| f.atoms.iter());
     let passed = atoms.clone().filter(|a| a.atomicity.passed).count();
     let completeness: f64 = atoms.map(|a| a.context_completeness).sum();
@@ -327,9 +359,20 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn print_table(out: &mut impl Write, files: &[&AtomizedFile], summary: &Value) -> anyhow::Result<()> {
+fn print_table(
+    out: &mut impl Write,
+    files: &[&AtomizedFile],
+    summary: &Value,
+) -> anyhow::Result<()> {
     for f in files {
-        writeln!(out, "{} ({}, {} bytes, {} atoms)", f.path, f.language, f.bytes, f.atoms.len())?;
+        writeln!(
+            out,
+            "{} ({}, {} bytes, {} atoms)",
+            f.path,
+            f.language,
+            f.bytes,
+            f.atoms.len()
+        )?;
         writeln!(
             out,
             "  {:>11}  {:<16} {:<40} {:>4} {:>3} {:>5} {:>5}",
@@ -350,11 +393,19 @@ fn print_table(out: &mut impl Write, files: &[&AtomizedFile], summary: &Value) -
                 a.complexity,
                 a.atomicity.score,
                 a.context_completeness,
-                if a.atomicity.passed { "" } else { "  (not atomic)" }
+                if a.atomicity.passed {
+                    ""
+                } else {
+                    "  (not atomic)"
+                }
             )?;
         }
         for d in &f.diagnostics {
-            writeln!(out, "  {}:{}:{}: {:?}: {}", f.path, d.line, d.column, d.severity, d.message)?;
+            writeln!(
+                out,
+                "  {}:{}:{}: {:?}: {}",
+                f.path, d.line, d.column, d.severity, d.message
+            )?;
         }
     }
     writeln!(

@@ -145,7 +145,7 @@ fn probe_script(files: &HashMap<&str, usize>, joined: &str) -> Option<usize> {
         candidates.push(format!("{joined}.{e}"));
     }
     for e in SCRIPT_EXTENSIONS {
-        candidates.push(join(&joined, &format!("index.{e}")));
+        candidates.push(join(joined, &format!("index.{e}")));
     }
     first_present(files, &candidates)
 }

@@ -146,9 +146,10 @@ impl<'a> Splitter<'a> {
                 } else {
                     out.push(piece(child, true, depth, None));
                 }
-            } else if is_statement_container(child.kind()) {
-                self.expand(child, depth, level + 1, out);
-            } else if self.loc(child) > self.max && child.child_count() > 0 {
+            } else if is_statement_container(child.kind())
+                || (self.loc(child) > self.max && child.child_count() > 0)
+            {
+                // A body, or a large header part holding one (a function value).
                 self.expand(child, depth, level + 1, out);
             } else {
                 out.push(piece(child, false, depth, None));

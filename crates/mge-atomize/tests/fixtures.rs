@@ -33,8 +33,11 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A plan's name, its reference sources (path, text) and their atomization.
+type AtomizedPlan = (String, Vec<(String, String)>, Vec<AtomizedFile>);
+
 /// Every fixture plan's reference files, atomized and rescored as one plan.
-fn plans() -> Vec<(String, Vec<(String, String)>, Vec<AtomizedFile>)> {
+fn plans() -> Vec<AtomizedPlan> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(fixtures_dir()) else {
         return out;

@@ -139,7 +139,7 @@ fn context_holds_imports_signatures_class_header_and_description() {
                 },
             ],
             class_header: Some(
-                "class Service\n    # members: Service.quote, Service.fee",
+                "class Service\n    # members: Service.fee, Service.quote",
             ),
             docstring: None,
             task_description: Some(
