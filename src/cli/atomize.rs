@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, clap::Args)]
 pub struct AtomizeArgs {
     /// Files or directories to atomize (directories are walked; `node_modules`, `.git`,
-    /// `target` and virtualenvs are skipped).
+    /// `target`, virtualenvs and installed packages are skipped).
     #[arg(required_unless_present = "plan", conflicts_with = "plan")]
     pub paths: Vec<PathBuf>,
     /// Print JSON instead of a table.
@@ -91,6 +91,8 @@ const SKIPPED_DIRS: &[&str] = &[
     "venv",
     ".tox",
     ".mypy_cache",
+    "site-packages",
+    "dist-packages",
 ];
 
 fn is_skipped_dir(path: &Path) -> bool {

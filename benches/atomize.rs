@@ -1,0 +1,205 @@
+//! Atomization speed, as ratios measured in one run:
+//!
+//! - throughput (MB/s) of `atomize` against a bare tree-sitter parse of the same files
+//!   (target: atomize within 1.6x of parse-only time);
+//! - parallel speed-up of atomizing the files with rayon against one thread (target ≥ 1.7x on 2
+//!   cores);
+//! - time to atomize one ~500-LOC task file (target < 5 ms).
+//!
+//! Corpora: the machine's python3 standard library (`MGE_BENCH_PY_DIR` overrides) and a
+//! TypeScript tree in `MGE_BENCH_TS_DIR` (`scripts/atomize-corpus.sh` unpacks the `effect`
+//! package; without it the fixture plans' TS/JS sources are used). Each corpus is capped at
+//! `MGE_BENCH_MAX_MB` megabytes (default 6) of files, taken in path order.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mge_atomize::{atomize, parse::parse, Config, Grammar};
+use mge_core::Language;
+use rayon::prelude::*;
+
+struct Source {
+    path: String,
+    language: Language,
+    text: String,
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if p.is_dir() {
+            if !matches!(
+                name,
+                "node_modules" | "site-packages" | "__pycache__" | "test" | "tests"
+            ) {
+                walk(&p, out);
+            }
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn corpus(dir: &Path, max_bytes: usize) -> Vec<Source> {
+    let mut paths = Vec::new();
+    walk(dir, &mut paths);
+    let mut out = Vec::new();
+    let mut total = 0;
+    for p in paths {
+        let path = p.to_string_lossy().to_string();
+        let Some(language) = Language::from_path(&path) else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        total += text.len();
+        out.push(Source {
+            path,
+            language,
+            text,
+        });
+        if total >= max_bytes {
+            break;
+        }
+    }
+    out
+}
+
+fn python_stdlib() -> PathBuf {
+    if let Ok(dir) = std::env::var("MGE_BENCH_PY_DIR") {
+        return dir.into();
+    }
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
+        .output()
+        .expect("python3 is needed to locate the standard library");
+    String::from_utf8_lossy(&out.stdout).trim().into()
+}
+
+/// Best of `runs` timings of `f`.
+fn best(runs: usize, mut f: impl FnMut()) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn bench_corpus(
+    name: &str,
+    files: &[Source],
+    pool1: &rayon::ThreadPool,
+    pool2: &rayon::ThreadPool,
+) {
+    let config = Config::default();
+    let mb = files.iter().map(|s| s.text.len()).sum::<usize>() as f64 / 1e6;
+    let parse_only = best(3, || {
+        for s in files {
+            let tree = parse(Grammar::for_file(&s.path, s.language), &s.text);
+            std::hint::black_box(tree);
+        }
+    });
+    let sequential = best(3, || {
+        for s in files {
+            std::hint::black_box(atomize(&s.path, &s.text, s.language, &config));
+        }
+    });
+    let run_parallel = |pool: &rayon::ThreadPool| {
+        best(3, || {
+            pool.install(|| {
+                let v: Vec<_> = files
+                    .par_iter()
+                    .map(|s| atomize(&s.path, &s.text, s.language, &config).atoms.len())
+                    .collect();
+                std::hint::black_box(v);
+            })
+        })
+    };
+    let one = run_parallel(pool1);
+    let two = run_parallel(pool2);
+    let secs = |d: Duration| d.as_secs_f64();
+    println!("{name}: {} files, {mb:.2} MB", files.len());
+    println!(
+        "  parse only   {:8.1} MB/s ({:.3} s)",
+        mb / secs(parse_only),
+        secs(parse_only)
+    );
+    println!(
+        "  atomize      {:8.1} MB/s ({:.3} s)  ratio atomize/parse = {:.2}x (target <= 1.6x)",
+        mb / secs(sequential),
+        secs(sequential),
+        secs(sequential) / secs(parse_only)
+    );
+    println!(
+        "  rayon 1 thread {:.3} s, 2 threads {:.3} s  speed-up = {:.2}x (target >= 1.7x)",
+        secs(one),
+        secs(two),
+        secs(one) / secs(two)
+    );
+}
+
+/// A ~500-LOC file of the corpus (the one closest to 500 non-blank lines).
+fn task_of_500_loc(files: &[Source]) -> Option<&Source> {
+    files.iter().min_by_key(|s| {
+        let loc = s.text.lines().filter(|l| !l.trim().is_empty()).count();
+        loc.abs_diff(500)
+    })
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is ignored.
+    let max_bytes = std::env::var("MGE_BENCH_MAX_MB")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(6_000_000, |mb| (mb * 1e6) as usize);
+    let pool1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    let pool2 = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("thread pool");
+    let py = corpus(&python_stdlib(), max_bytes);
+    let ts_dir = std::env::var("MGE_BENCH_TS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans"));
+    let ts = corpus(&ts_dir, max_bytes);
+    if !py.is_empty() {
+        bench_corpus("python stdlib", &py, &pool1, &pool2);
+    }
+    if !ts.is_empty() {
+        bench_corpus(
+            &format!("typescript ({})", ts_dir.display()),
+            &ts,
+            &pool1,
+            &pool2,
+        );
+    }
+    if let Some(task) = task_of_500_loc(&py) {
+        let loc = task.text.lines().filter(|l| !l.trim().is_empty()).count();
+        let config = Config::default();
+        let runs = 50;
+        let t = Instant::now();
+        for _ in 0..runs {
+            std::hint::black_box(atomize(&task.path, &task.text, task.language, &config));
+        }
+        let per = t.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+        println!(
+            "500-LOC task ({}, {loc} non-blank lines): {per:.2} ms per atomization (target < 5 ms)",
+            task.path
+        );
+    }
+}
