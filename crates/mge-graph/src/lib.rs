@@ -13,6 +13,7 @@
 //! - no reference is dropped: each one is part of exactly one merged edge.
 
 mod analysis;
+mod atomized;
 mod build;
 mod export;
 mod graph;
@@ -21,6 +22,7 @@ mod tasks;
 mod weight;
 
 pub use analysis::{Boundaries, Boundary, GraphStats};
+pub use atomized::{atomize_plan, estimate_tokens, input_from_atomized, AtomizedPlan, SourceFile};
 pub use build::build;
 pub use export::{to_dot, to_json, to_mermaid, EdgeRecord, GraphDocument, NodeRecord};
 pub use graph::{AtomNode, DependencyGraph, Unit, Wave};
