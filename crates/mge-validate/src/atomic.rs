@@ -1,0 +1,329 @@
+//! Level 1, atomic: one generated atom checked in its place in the file — it parses, defines
+//! what the reference atom defines with the same parameters, every name it uses resolves, and
+//! its size and complexity stay within bounds. Pure: no toolchain run.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use mge_atomize::parse::{first_syntax_error, parse};
+use mge_atomize::{atomize, Atom, AtomizedFile, Config, Grammar, PlanIndex};
+use mge_core::{Language, ValidationLevel};
+use serde::{Deserialize, Serialize};
+
+use crate::names::{unresolved, unresolved_set};
+use crate::project::ValidateError;
+use crate::report::{codes, ReportBuilder, ValidationReport, Violation};
+use crate::syntax::{callables, Callable};
+
+/// Size and complexity bounds of a generated atom. A bound is never below twice the reference
+/// atom's own figure, so a faithful atom always fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtomLimits {
+    /// Non-blank, non-comment lines.
+    pub max_loc: u32,
+    /// Cyclomatic complexity.
+    pub max_complexity: u32,
+}
+
+impl Default for AtomLimits {
+    fn default() -> Self {
+        AtomLimits {
+            max_loc: 40,
+            max_complexity: 12,
+        }
+    }
+}
+
+/// What the atomic validator needs about one generated atom.
+#[derive(Debug, Clone)]
+pub struct AtomInput<'a> {
+    /// Project-relative path of the file.
+    pub path: &'a str,
+    pub language: Language,
+    /// The file the atom is generated into, holding the reference (or last) version of the
+    /// atom at `range`.
+    pub base_source: &'a str,
+    /// Byte range of the atom in `base_source`.
+    pub range: Range<usize>,
+    /// The generated code replacing `base_source[range]`.
+    pub generated: &'a str,
+    /// The atom as atomization of the base file gave it (its `defines` and `signature` are
+    /// what the generated code must provide).
+    pub expected: &'a Atom,
+    /// The atomized files of the plan, used to resolve names through imports; the entry for
+    /// `path`, if present, is replaced by the file with the generated atom in place.
+    pub plan_files: &'a [AtomizedFile],
+    /// Names the generator was told exist besides the plan's (they count as resolved).
+    pub context_names: &'a [String],
+    pub limits: AtomLimits,
+}
+
+/// Validates one generated atom in its place in the file.
+pub fn validate_atom(input: &AtomInput) -> Result<ValidationReport, ValidateError> {
+    let mut report = ReportBuilder::new(ValidationLevel::Atomic);
+    let base = input.base_source;
+    let Range { start, end } = input.range.clone();
+    if start > end
+        || end > base.len()
+        || !base.is_char_boundary(start)
+        || !base.is_char_boundary(end)
+    {
+        return Err(ValidateError::BadRange {
+            path: input.path.to_string(),
+            start,
+            end,
+            len: base.len(),
+        });
+    }
+    let id = Some(input.expected.id.clone());
+    let path = input.path;
+    let mut source = String::with_capacity(base.len() + input.generated.len());
+    source.push_str(&base[..start]);
+    source.push_str(input.generated);
+    source.push_str(&base[end..]);
+    let new_range = start..start + input.generated.len();
+    let (line0, col0) = line_col(&source, start);
+
+    report.checked(1);
+    if input.generated.trim().is_empty() && !base[start..end].trim().is_empty() {
+        report.violation(
+            Violation::new(
+                path,
+                line0,
+                col0,
+                codes::EMPTY_ATOM,
+                "the generated atom is empty",
+            )
+            .with_atom(id),
+        );
+        return Ok(report.finish());
+    }
+
+    // 1. Parses in place.
+    let grammar = Grammar::for_file(path, input.language);
+    let Some(tree) = parse(grammar, &source) else {
+        return Ok(report.finish());
+    };
+    if let Some(d) = first_syntax_error(&tree) {
+        let base_error = parse(grammar, base).and_then(|t| first_syntax_error(&t));
+        let inside = {
+            let off = line_offset(&source, d.line, d.column);
+            off >= new_range.start.saturating_sub(1) && off <= new_range.end
+        };
+        let v = Violation::new(path, d.line, d.column, d.code.clone(), d.message.clone())
+            .with_atom(id.clone());
+        if base_error.is_none() || inside {
+            report.violation(v);
+            return Ok(report.finish());
+        }
+        report.warning(v);
+    }
+
+    // 2. Defines what the reference atom defines, with the same parameters.
+    let config = Config::default();
+    let new_file = atomize(path, &source, input.language, &config);
+    let base_file = atomize(path, base, input.language, &config);
+    let new_overlap: Vec<usize> = overlapping(&new_file, &new_range);
+    let new_defs: BTreeSet<&str> = new_overlap
+        .iter()
+        .flat_map(|&i| new_file.atoms[i].defines.iter().map(String::as_str))
+        .collect();
+    let base_defs: BTreeSet<&str> = base_file
+        .atoms
+        .iter()
+        .flat_map(|a| a.defines.iter().map(String::as_str))
+        .collect();
+    for d in &input.expected.defines {
+        report.checked(1);
+        if !new_defs.contains(d.as_str()) {
+            report.violation(
+                Violation::new(
+                    path,
+                    line0,
+                    col0,
+                    codes::MISSING_DEFINITION,
+                    format!("the atom must define '{d}' but does not"),
+                )
+                .with_atom(id.clone()),
+            );
+        }
+    }
+    for d in new_defs.difference(&base_defs) {
+        report.warning(
+            Violation::new(
+                path,
+                line0,
+                col0,
+                codes::EXTRA_DEFINITION,
+                format!("the atom defines '{d}', which the plan does not expect"),
+            )
+            .with_atom(id.clone()),
+        );
+    }
+    if let Some(base_tree) = parse(grammar, base) {
+        let expected_sigs: Vec<Callable> = callables(grammar, &base_tree, base)
+            .into_iter()
+            .filter(|c| c.start_byte >= start && c.start_byte < end)
+            .collect();
+        let got = callables(grammar, &tree, &source);
+        for exp in &expected_sigs {
+            let Some(g) = got.iter().find(|g| {
+                g.qualified_name == exp.qualified_name
+                    && g.start_byte >= new_range.start
+                    && g.start_byte < new_range.end
+            }) else {
+                continue;
+            };
+            report.checked(1);
+            if g.shape() != exp.shape() {
+                let (l, c) = line_col(&source, g.start_byte);
+                report.violation(
+                    Violation::new(
+                        path,
+                        l,
+                        c,
+                        codes::SIGNATURE_MISMATCH,
+                        format!(
+                            "'{}' takes ({}) but the plan expects ({})",
+                            g.qualified_name,
+                            g.shape(),
+                            exp.shape()
+                        ),
+                    )
+                    .with_atom(id.clone()),
+                );
+            }
+        }
+    }
+
+    // 3. Every name it uses resolves.
+    let mut files: Vec<AtomizedFile> = input
+        .plan_files
+        .iter()
+        .filter(|f| f.path != path)
+        .cloned()
+        .collect();
+    let mut base_files = files.clone();
+    files.push(new_file.clone());
+    base_files.push(base_file.clone());
+    let index = PlanIndex::new(&files);
+    let base_index = PlanIndex::new(&base_files);
+    let fi = files.len() - 1;
+    let base_overlap = overlapping(&base_file, &(start..end));
+    let tolerated = unresolved_set(&base_index, fi, &base_overlap);
+    let allowed: BTreeSet<String> = input.context_names.iter().cloned().collect();
+    let (violations, checks) = unresolved(
+        &index,
+        fi,
+        &new_overlap,
+        &allowed,
+        &tolerated,
+        id.as_deref(),
+        Some(&tree),
+    );
+    report.checked(checks);
+    for v in violations {
+        report.violation(v);
+    }
+
+    // 4. Size and complexity.
+    let loc = count_loc(input.generated, input.language);
+    let max_loc = input
+        .limits
+        .max_loc
+        .max(input.expected.loc.saturating_mul(2));
+    report.checked(2);
+    if loc > max_loc {
+        report.violation(
+            Violation::new(
+                path,
+                line0,
+                col0,
+                codes::ATOM_TOO_LARGE,
+                format!("the atom has {loc} lines of code; at most {max_loc} are allowed"),
+            )
+            .with_atom(id.clone()),
+        );
+    }
+    let complexity: u32 = new_overlap
+        .iter()
+        .map(|&i| &new_file.atoms[i])
+        .filter(|a| {
+            a.start_byte >= new_range.start && a.end_byte <= new_range.end.max(a.start_byte)
+        })
+        .map(|a| a.complexity)
+        .sum();
+    let max_complexity = input
+        .limits
+        .max_complexity
+        .max(input.expected.complexity.saturating_mul(2));
+    if complexity > max_complexity {
+        report.violation(
+            Violation::new(
+                path,
+                line0,
+                col0,
+                codes::ATOM_TOO_COMPLEX,
+                format!(
+                    "the atom has cyclomatic complexity {complexity}; at most {max_complexity} is allowed"
+                ),
+            )
+            .with_atom(id),
+        );
+    }
+    Ok(report.finish())
+}
+
+/// Indices of the atoms of `file` that overlap `range` (the atom holding its start when the
+/// range is empty).
+fn overlapping(file: &AtomizedFile, range: &Range<usize>) -> Vec<usize> {
+    file.atoms
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            if range.is_empty() {
+                a.start_byte <= range.start && range.start < a.end_byte
+            } else {
+                a.start_byte < range.end && a.end_byte > range.start
+            }
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// 1-based line and byte column of a byte offset.
+pub(crate) fn line_col(src: &str, offset: usize) -> (u32, u32) {
+    let before = &src[..offset.min(src.len())];
+    let line = before.bytes().filter(|&b| b == b'\n').count() as u32 + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |p| before.len() - p - 1) as u32
+        + 1;
+    (line, col)
+}
+
+/// Byte offset of a 1-based line and column.
+fn line_offset(src: &str, line: u32, col: u32) -> usize {
+    let mut off = 0;
+    for (i, l) in src.split_inclusive('\n').enumerate() {
+        if i as u32 + 1 == line {
+            return off + (col as usize).saturating_sub(1);
+        }
+        off += l.len();
+    }
+    src.len()
+}
+
+/// Non-blank lines that are not comment-only.
+pub fn count_loc(code: &str, language: Language) -> u32 {
+    let comment = match language {
+        Language::Python => "#",
+        Language::TypeScript | Language::JavaScript => "//",
+    };
+    code.lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with(comment) && !l.starts_with("/*") && !l.starts_with('*')
+        })
+        .count() as u32
+}

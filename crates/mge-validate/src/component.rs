@@ -1,0 +1,441 @@
+//! Level 3, component: the files of a package or directory together — imports resolve to
+//! symbols that exist and are exported by the target file, calls pass as many arguments as the
+//! callee accepts, and TypeScript compiles with `tsc --noEmit -p <tsconfig>` (in the sandbox).
+
+use std::collections::{BTreeMap, HashMap};
+
+use mge_atomize::parse::parse;
+use mge_atomize::{
+    AtomKind, AtomizedFile, Grammar, ImportKind, Modifier, PlanIndex, RefKind, Reference,
+    Resolution,
+};
+use mge_core::{Language, ValidationLevel};
+
+use crate::output::parse_tsc;
+use crate::project::{atom_at_line, Project, ValidateError};
+use crate::report::{codes, ReportBuilder, ValidationReport, Violation};
+use crate::sandbox::{Isolation, Sandbox, SandboxLimits};
+use crate::syntax::{call_sites, callables, exported_names, CallSite, Callable, ParamKind};
+
+/// The files of a project grouped by directory (`""` for the root): the default components.
+pub fn components<'a>(paths: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in paths {
+        let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
+        out.entry(dir.to_string()).or_default().push(p.to_string());
+    }
+    out
+}
+
+/// Structural checks of the component made of `files` (imports and call arity), over the
+/// atomized project `plan_files` (see [`Project::atomize`]).
+pub fn check_component(
+    project: &Project,
+    plan_files: &[AtomizedFile],
+    files: &[String],
+) -> ValidationReport {
+    let mut report = ReportBuilder::new(ValidationLevel::Component);
+    let mut structure = Structure::new(project, plan_files);
+    for f in files {
+        structure.check_file(f, &mut report);
+    }
+    report.finish()
+}
+
+/// [`check_component`] plus `tsc --noEmit -p <tsconfig>` over the project when `tsconfig` (a
+/// project-relative path) is given and the component holds TypeScript. Compiler diagnostics in
+/// the component's files are violations, those elsewhere warnings.
+pub fn validate_component(
+    project: &Project,
+    plan_files: &[AtomizedFile],
+    files: &[String],
+    tsconfig: Option<&str>,
+    limits: &SandboxLimits,
+) -> Result<ValidationReport, ValidateError> {
+    let mut reports = validate_components(
+        project,
+        plan_files,
+        &BTreeMap::from([(String::new(), files.to_vec())]),
+        tsconfig,
+        limits,
+    )?;
+    Ok(reports
+        .remove("")
+        .unwrap_or_else(|| ReportBuilder::new(ValidationLevel::Component).finish()))
+}
+
+/// Validates several components of one project, sharing one `tsc` run. Reports by component
+/// name (the keys of `components`).
+pub fn validate_components(
+    project: &Project,
+    plan_files: &[AtomizedFile],
+    components: &BTreeMap<String, Vec<String>>,
+    tsconfig: Option<&str>,
+    limits: &SandboxLimits,
+) -> Result<BTreeMap<String, ValidationReport>, ValidateError> {
+    let any_ts = components
+        .values()
+        .flatten()
+        .any(|f| Language::from_path(f) == Some(Language::TypeScript));
+    let tsc = match tsconfig {
+        Some(cfg) if any_ts && project.get(cfg).is_some() => Some(run_tsc(project, cfg, limits)?),
+        _ => None,
+    };
+    let mut structure = Structure::new(project, plan_files);
+    let mut out = BTreeMap::new();
+    for (name, files) in components {
+        let mut report = ReportBuilder::new(ValidationLevel::Component);
+        for f in files {
+            structure.check_file(f, &mut report);
+        }
+        if let Some((diags, isolation)) = &tsc {
+            if files
+                .iter()
+                .any(|f| Language::from_path(f) == Some(Language::TypeScript))
+            {
+                report.checked(1);
+                report.isolation(isolation.clone());
+                for d in diags {
+                    let mut v = d.clone();
+                    v.atom = structure.atom_id(&v.file, v.line);
+                    if files.contains(&v.file) || (v.file.is_empty() && v.line == 0) {
+                        report.violation(v);
+                    } else {
+                        report.warning(v);
+                    }
+                }
+            }
+        }
+        out.insert(name.clone(), report.finish());
+    }
+    Ok(out)
+}
+
+/// Runs `tsc --noEmit -p <tsconfig>` on a copy of the project in the sandbox.
+pub fn run_tsc(
+    project: &Project,
+    tsconfig: &str,
+    limits: &SandboxLimits,
+) -> Result<(Vec<Violation>, Isolation), ValidateError> {
+    let sb = Sandbox::new(*limits)?;
+    project.write_to(sb.dir())?;
+    let out = sb.run("tsc", &["--noEmit", "--pretty", "false", "-p", tsconfig])?;
+    let mut diags = parse_tsc(&out.combined_output());
+    if !out.success() && diags.is_empty() {
+        let code = if out.limit.is_some() {
+            codes::SANDBOX_LIMIT
+        } else {
+            codes::TOOL_FAILED
+        };
+        diags.push(Violation::new(
+            "",
+            0,
+            0,
+            code,
+            format!(
+                "tsc: {}: {}",
+                out.reason.as_deref().unwrap_or("failed"),
+                crate::module::last_line(&out.combined_output())
+            ),
+        ));
+    }
+    Ok((diags, out.isolation))
+}
+
+/// Caches per file: parsed callables and exported names.
+struct Structure<'a> {
+    project: &'a Project,
+    index: PlanIndex<'a>,
+    callables: HashMap<usize, Vec<Callable>>,
+    exports: HashMap<usize, (std::collections::BTreeSet<String>, bool)>,
+}
+
+impl<'a> Structure<'a> {
+    fn new(project: &'a Project, plan_files: &'a [AtomizedFile]) -> Structure<'a> {
+        Structure {
+            project,
+            index: PlanIndex::new(plan_files),
+            callables: HashMap::new(),
+            exports: HashMap::new(),
+        }
+    }
+
+    fn atom_id(&self, path: &str, line: u32) -> Option<String> {
+        let fi = self.index.file_index(path)?;
+        atom_at_line(&self.index.files()[fi], line).map(|a| a.id.clone())
+    }
+
+    fn grammar(&self, fi: usize) -> Grammar {
+        let f = &self.index.files()[fi];
+        Grammar::for_file(&f.path, f.language)
+    }
+
+    fn callables(&mut self, fi: usize) -> &[Callable] {
+        let grammar = self.grammar(fi);
+        let path = &self.index.files()[fi].path;
+        let src = self.project.get(path).unwrap_or("");
+        self.callables.entry(fi).or_insert_with(|| {
+            parse(grammar, src)
+                .map(|t| callables(grammar, &t, src))
+                .unwrap_or_default()
+        })
+    }
+
+    fn exports(&mut self, fi: usize) -> &(std::collections::BTreeSet<String>, bool) {
+        let grammar = self.grammar(fi);
+        let path = &self.index.files()[fi].path;
+        let src = self.project.get(path).unwrap_or("");
+        self.exports.entry(fi).or_insert_with(|| {
+            parse(grammar, src)
+                .map(|t| exported_names(&t, src))
+                .unwrap_or_default()
+        })
+    }
+
+    fn check_file(&mut self, path: &str, report: &mut ReportBuilder) {
+        let Some(fi) = self.index.file_index(path) else {
+            return;
+        };
+        let file = &self.index.files()[fi];
+        if file.has_errors() {
+            return;
+        }
+        self.check_imports(fi, report);
+        self.check_calls(fi, report);
+    }
+
+    fn check_imports(&mut self, fi: usize, report: &mut ReportBuilder) {
+        let file = &self.index.files()[fi];
+        let script = file.language != Language::Python;
+        for b in &file.imports {
+            if matches!(b.kind, ImportKind::SideEffect | ImportKind::Wildcard) || b.local.is_empty()
+            {
+                continue;
+            }
+            report.checked(1);
+            let what = b.imported.clone().unwrap_or_else(|| b.local.clone());
+            match self.index.resolve_name(fi, &b.local, &[], 0) {
+                Resolution::Unresolved { reason } => report.violation(
+                    Violation::new(
+                        &file.path,
+                        b.line,
+                        1,
+                        codes::UNRESOLVED_IMPORT,
+                        format!(
+                            "import of '{what}' from '{}' does not resolve: {reason}",
+                            b.module
+                        ),
+                    )
+                    .with_atom(Some(b.atom_id.clone())),
+                ),
+                Resolution::Plan { providers, .. } if script && b.kind != ImportKind::Module => {
+                    let mut exported = false;
+                    for p in &providers {
+                        let a = self.index.atom(*p);
+                        if p.file == fi
+                            || a.kind == AtomKind::Import
+                            || a.modifiers.contains(&Modifier::Exported)
+                        {
+                            exported = true;
+                            break;
+                        }
+                        let (names, star) = self.exports(p.file);
+                        if *star || a.defines.iter().any(|d| names.contains(d)) {
+                            exported = true;
+                            break;
+                        }
+                    }
+                    if !exported {
+                        let target = providers
+                            .first()
+                            .map(|p| self.index.files()[p.file].path.clone())
+                            .unwrap_or_default();
+                        report.violation(
+                            Violation::new(
+                                &file.path,
+                                b.line,
+                                1,
+                                codes::NOT_EXPORTED,
+                                format!("'{what}' is defined in {target} but not exported"),
+                            )
+                            .with_atom(Some(b.atom_id.clone())),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn check_calls(&mut self, fi: usize, report: &mut ReportBuilder) {
+        let file = &self.index.files()[fi];
+        let grammar = self.grammar(fi);
+        let src = self.project.get(&file.path).unwrap_or("");
+        let Some(tree) = parse(grammar, src) else {
+            return;
+        };
+        let mut refs: HashMap<(u32, u32), Vec<(&Reference, &str)>> = HashMap::new();
+        for a in &file.atoms {
+            for r in &a.references {
+                refs.entry((r.line, r.column))
+                    .or_default()
+                    .push((r, a.id.as_str()));
+            }
+        }
+        for site in call_sites(grammar, &tree, src) {
+            if site.has_splat || site.callee.first().is_some_and(|c| c == "super") {
+                continue;
+            }
+            let Some(cands) = refs.get(&(site.line, site.col)) else {
+                continue;
+            };
+            let Some(&(r, atom_id)) = cands.iter().find(|(r, _)| matches_chain(r, &site.callee))
+            else {
+                continue;
+            };
+            let Some(callee) = self.callee(fi, r, &site) else {
+                continue;
+            };
+            report.checked(1);
+            if let Some((code, message)) = arity_problem(&callee, &site, grammar.is_python()) {
+                report.violation(
+                    Violation::new(&file.path, site.line, site.col, code, message)
+                        .with_atom(Some(atom_id.to_string())),
+                );
+            }
+        }
+    }
+
+    /// The one callable a call lands on, when it is known for sure.
+    fn callee(&mut self, fi: usize, r: &Reference, site: &CallSite) -> Option<Callable> {
+        let Resolution::Plan { providers, .. } = self.index.resolve(fi, r) else {
+            return None;
+        };
+        let last = site.callee.last()?.clone();
+        let via_receiver = r.kind == RefKind::SelfMember;
+        let mut found: Vec<Callable> = Vec::new();
+        for p in providers {
+            let a = self.index.atom(p);
+            let name_ok = site.callee.len() == 1 || a.name == last;
+            let wanted = if a.kind.is_callable() && name_ok {
+                a.qualified_name.clone()
+            } else if a.kind == AtomKind::ClassHeader && name_ok {
+                let ctor = if self.index.files()[p.file].language == Language::Python {
+                    "__init__"
+                } else {
+                    "constructor"
+                };
+                format!("{}.{ctor}", a.qualified_name)
+            } else {
+                continue;
+            };
+            let Some(c) = self
+                .callables(p.file)
+                .iter()
+                .find(|c| c.qualified_name == wanted)
+                .cloned()
+            else {
+                // A class without its own constructor: inherited or generated.
+                return None;
+            };
+            let unbound = c.is_method
+                && !c.is_static
+                && !c.is_classmethod
+                && !via_receiver
+                && !wanted.ends_with(".__init__")
+                && !wanted.ends_with(".constructor");
+            if unbound || !c.signature_preserved() {
+                return None;
+            }
+            found.push(c);
+        }
+        let first = found.first()?;
+        if found.iter().any(|c| c.shape() != first.shape()) {
+            return None;
+        }
+        Some(first.clone())
+    }
+}
+
+/// Whether reference `r` is the callee chain of a call site.
+fn matches_chain(r: &Reference, chain: &[String]) -> bool {
+    match r.kind {
+        RefKind::SelfMember => {
+            chain.len() == 2
+                && matches!(chain[0].as_str(), "self" | "this")
+                && r.attrs.len() == 1
+                && r.attrs[0] == chain[1]
+        }
+        RefKind::Call | RefKind::Data => {
+            chain.len() == r.attrs.len() + 1
+                && chain[0] == r.name
+                && chain[1..].iter().zip(&r.attrs).all(|(a, b)| a == b)
+        }
+        _ => false,
+    }
+}
+
+/// The arity problem of a call, if any: `(code, message)`.
+fn arity_problem(c: &Callable, site: &CallSite, python: bool) -> Option<(&'static str, String)> {
+    let name = &c.qualified_name;
+    let (required, max) = c.positional_bounds();
+    if let Some(max) = max {
+        if site.positional > max {
+            return Some((
+                codes::TOO_MANY_ARGUMENTS,
+                format!(
+                    "'{name}' takes at most {max} positional argument(s) ({}) but {} were given",
+                    c.shape(),
+                    site.positional
+                ),
+            ));
+        }
+    }
+    if !python {
+        if site.positional < required {
+            return Some((
+                codes::MISSING_ARGUMENT,
+                format!(
+                    "'{name}' needs at least {required} argument(s) ({}) but {} were given",
+                    c.shape(),
+                    site.positional
+                ),
+            ));
+        }
+        return None;
+    }
+    let var_kw = c.params.iter().any(|p| p.kind == ParamKind::VarKeyword);
+    for k in &site.keywords {
+        let known = c.params.iter().any(|p| {
+            &p.name == k && matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly)
+        });
+        if !known && !var_kw {
+            return Some((
+                codes::UNEXPECTED_KEYWORD,
+                format!("'{name}' has no parameter '{k}' ({})", c.shape()),
+            ));
+        }
+    }
+    let mut pos_index = 0;
+    for p in &c.params {
+        let positional = matches!(p.kind, ParamKind::Positional | ParamKind::PositionalOnly);
+        let given = if positional {
+            pos_index += 1;
+            pos_index <= site.positional || site.keywords.contains(&p.name)
+        } else {
+            site.keywords.contains(&p.name)
+        };
+        let required = !p.optional
+            && matches!(
+                p.kind,
+                ParamKind::Positional | ParamKind::PositionalOnly | ParamKind::KeywordOnly
+            );
+        if required && !given {
+            return Some((
+                codes::MISSING_ARGUMENT,
+                format!("'{name}' is missing argument '{}' ({})", p.name, c.shape()),
+            ));
+        }
+    }
+    None
+}
