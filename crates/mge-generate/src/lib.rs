@@ -30,7 +30,7 @@
 //! |---|---|
 //! | [`FaultKind::SyntaxError`] | drops a closing `)`, `]` or `}`, or a Python block colon; kept only if the parse gains an error |
 //! | [`FaultKind::MisspelledIdentifier`] | a referenced identifier (not a definition, parameter, target or import) gets one letter dropped, doubled or swapped, to a name absent from the unit |
-//! | [`FaultKind::WrongArity`] | a call on one line loses its last argument (or gains `None`/`undefined` when it has none) |
+//! | [`FaultKind::WrongArity`] | a call whose arguments are all positional and on one line loses its last argument (or gains `None`/`undefined` when it has none) |
 //! | [`FaultKind::WrongImportName`] | an imported name is misspelled |
 //! | [`FaultKind::FlippedComparison`] | a comparison is negated: `<`↔`>=`, `>`↔`<=`, `==`↔`!=`, `===`↔`!==` |
 //! | [`FaultKind::FlippedOperator`] | an arithmetic operator is changed: `+`↔`-`, `*`↔`/`, `//`→`/`, `%`→`/` |
@@ -38,8 +38,12 @@
 //! | [`FaultKind::SwappedArguments`] | two adjacent positional arguments of a call are swapped |
 //!
 //! Within the arity/import kind and the logic kind, one site of the line is drawn uniformly.
-//! A retry (a higher `attempt`) draws anew. The simulation never looks at validation results: the
-//! feedback text only switches the feedback factor on.
+//! A retry (a higher `attempt`) draws anew: the RNG of a call is seeded from
+//! `(seed, unit_id, attempt)` only, so the same request always gives the same response, whatever
+//! ran before. The simulation never looks at validation results: non-empty feedback only switches
+//! the feedback factor on, and the temperature does not change the simulation. The faults are
+//! recorded in [`GenerationResponse::injected_faults`] (kind, line, column, original and
+//! replacement text); undoing them gives the reference back.
 //!
 //! # Tokens, latency and cost
 //!
@@ -84,6 +88,44 @@ pub use simulated::{
     FaultKind, FaultMix, InjectedFault, LatencyModel, SimulatedConfig, SimulatedGenerator,
 };
 pub use tokens::estimate_tokens;
+
+/// The providers, as named on the command line (`--provider simulated|openai`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    Simulated,
+    #[serde(rename = "openai")]
+    OpenAi,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Simulated => "simulated",
+            ProviderKind::OpenAi => "openai",
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ProviderKind {
+    type Err = GenerateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "simulated" => Ok(ProviderKind::Simulated),
+            "openai" => Ok(ProviderKind::OpenAi),
+            other => Err(GenerateError::Config {
+                field: "provider",
+                message: format!("unknown provider '{other}' (expected simulated or openai)"),
+            }),
+        }
+    }
+}
 
 /// What kind of unit a request generates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -186,5 +228,22 @@ pub(crate) fn secs(value: f64) -> Duration {
         Duration::from_secs_f64(value.min(1e9))
     } else {
         Duration::ZERO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_names_round_trip() {
+        for kind in [ProviderKind::Simulated, ProviderKind::OpenAi] {
+            assert_eq!(kind.as_str().parse::<ProviderKind>().unwrap(), kind);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
+        }
+        assert_eq!(
+            "anthropic".parse::<ProviderKind>().unwrap_err().to_string(),
+            "generator configuration: provider: unknown provider 'anthropic' (expected simulated or openai)"
+        );
     }
 }

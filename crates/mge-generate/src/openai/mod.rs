@@ -217,12 +217,7 @@ impl OpenAiGenerator {
                 error: GenerateError::MalformedResponse {
                     unit_id: unit_id(),
                     url: url(),
-                    detail: format!(
-                        "invalid JSON at line {} column {}: {e}; body: {:?}",
-                        e.line(),
-                        e.column(),
-                        excerpt(&text)
-                    ),
+                    detail: format!("invalid JSON: {e}; body: {:?}", excerpt(&text)),
                 },
                 retry_after: None,
             });

@@ -1,6 +1,7 @@
 //! Fault kinds, their mix, and the injection of faults into reference code.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use mge_core::Language;
 use serde::{Deserialize, Serialize};
@@ -189,13 +190,191 @@ pub struct Injection {
     pub code: String,
     /// Faults in line order; at most one per line.
     pub faults: Vec<InjectedFault>,
-    /// Lines offering at least one fault site (the population the fault rate applies to).
-    pub eligible_lines: u32,
 }
 
-/// Inject faults into `code`: each eligible line independently, with probability `fault_rate`,
-/// gets one fault of a class drawn from `mix` (falling back along [`FaultClass::ORDER`] when the
-/// line has no site of that class).
+/// The fault sites of one unit's code, for one or many draws.
+///
+/// Building it is cheap: the code is parsed only when a draw first selects a line (at the default
+/// rate most small units are returned untouched without a parse). Whether dropping a syntax token
+/// really breaks the parse is checked on first use. Both are cached.
+pub struct FaultSites {
+    code: String,
+    language: Language,
+    line_starts: Vec<usize>,
+    /// Rows holding anything but whitespace: the lines a draw considers.
+    candidate_rows: Vec<usize>,
+    analysis: OnceLock<Analysis>,
+}
+
+/// What the parse found.
+struct Analysis {
+    sites: Vec<Site>,
+    /// Per row: the indices into `sites` of the row's sites (empty when the row has none).
+    by_row: Vec<Vec<usize>>,
+    eligible_lines: u32,
+    names: HashSet<String>,
+    base_errors: OnceLock<usize>,
+    breaks_parse: Vec<OnceLock<bool>>,
+}
+
+impl FaultSites {
+    pub fn new(code: &str, language: Language) -> FaultSites {
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(code.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let candidate_rows = code
+            .split('\n')
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(row, _)| row)
+            .collect();
+        FaultSites {
+            code: code.to_string(),
+            language,
+            line_starts,
+            candidate_rows,
+            analysis: OnceLock::new(),
+        }
+    }
+
+    fn row_of(&self, at: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= at) - 1
+    }
+
+    fn analysis(&self) -> &Analysis {
+        self.analysis.get_or_init(|| {
+            let mut parser = CodeParser::new(self.language);
+            let parsed = parser.parse(&self.code);
+            let mut by_row = vec![Vec::new(); self.line_starts.len()];
+            let mut sites = Vec::new();
+            for site in find_sites(&parsed, self.language) {
+                let text = self.code.get(site.range.clone()).unwrap_or("\n");
+                if !text.contains('\n') {
+                    by_row[self.row_of(site.range.start)].push(sites.len());
+                    sites.push(site);
+                }
+            }
+            let eligible = by_row.iter().filter(|r| !r.is_empty()).count();
+            Analysis {
+                breaks_parse: sites.iter().map(|_| OnceLock::new()).collect(),
+                sites,
+                by_row,
+                eligible_lines: u32::try_from(eligible).unwrap_or(u32::MAX),
+                names: parsed.names(),
+                base_errors: OnceLock::new(),
+            }
+        })
+    }
+
+    /// Lines offering at least one fault site (parses the code if no draw did yet).
+    pub fn eligible_lines(&self) -> u32 {
+        self.analysis().eligible_lines
+    }
+
+    /// Draw faults: every non-blank line is selected independently with probability
+    /// `fault_rate`; a selected line that offers a fault site gets one fault of a class drawn
+    /// from `mix` (falling back along [`FaultClass::ORDER`] when the line has no usable site of
+    /// that class). Each eligible line is thus faulted with probability `fault_rate`.
+    pub fn inject(&self, fault_rate: f64, mix: &FaultMix, rng: &mut SplitMix64) -> Injection {
+        let selected: Vec<usize> = self
+            .candidate_rows
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(fault_rate))
+            .collect();
+        if selected.is_empty() {
+            return Injection {
+                code: self.code.clone(),
+                faults: Vec::new(),
+            };
+        }
+        let analysis = self.analysis();
+        let mut parser: Option<CodeParser> = None;
+        let mut edits: Vec<(usize, String)> = Vec::new();
+        // Misspellings made so far: two sites never get the same new name (which would agree).
+        let mut misspelled: HashSet<String> = HashSet::new();
+        for row in selected {
+            let line = &analysis.by_row[row];
+            if line.is_empty() {
+                continue;
+            }
+            let first = mix.draw(rng);
+            for step in 0..FaultClass::ORDER.len() {
+                let class = FaultClass::ORDER[(first + step) % FaultClass::ORDER.len()];
+                let mut candidates: Vec<usize> = line
+                    .iter()
+                    .copied()
+                    .filter(|&i| analysis.sites[i].kind.class() == class)
+                    .collect();
+                let chosen = if class == FaultClass::Syntax {
+                    let mut chosen = None;
+                    while !candidates.is_empty() {
+                        let i = candidates.swap_remove(rng.below(candidates.len()));
+                        if self.breaks_parse(analysis, i, &mut parser) {
+                            chosen = Some((i, String::new()));
+                            break;
+                        }
+                    }
+                    chosen
+                } else if candidates.is_empty() {
+                    None
+                } else {
+                    let i = candidates[rng.below(candidates.len())];
+                    let site = &analysis.sites[i];
+                    let original = &self.code[site.range.clone()];
+                    let taken =
+                        |name: &str| analysis.names.contains(name) || misspelled.contains(name);
+                    let text = replacement(site, original, self.language, &taken, rng);
+                    if site.replacement == Replacement::Misspell {
+                        misspelled.insert(text.clone());
+                    }
+                    Some((i, text))
+                };
+                if let Some(edit) = chosen {
+                    edits.push(edit);
+                    break;
+                }
+            }
+        }
+
+        let mut out = self.code.clone();
+        for (i, text) in edits.iter().rev() {
+            out.replace_range(analysis.sites[*i].range.clone(), text);
+        }
+        let faults = edits
+            .into_iter()
+            .map(|(i, replacement)| {
+                let site = &analysis.sites[i];
+                let row = self.row_of(site.range.start);
+                let column = site.range.start - self.line_starts[row] + 1;
+                InjectedFault {
+                    kind: site.kind,
+                    line: u32::try_from(row + 1).unwrap_or(u32::MAX),
+                    column: u32::try_from(column).unwrap_or(u32::MAX),
+                    original: self.code[site.range.clone()].to_string(),
+                    replacement,
+                }
+            })
+            .collect();
+        Injection { code: out, faults }
+    }
+
+    /// True when deleting syntax site `i` makes the parse gain an error.
+    fn breaks_parse(&self, analysis: &Analysis, i: usize, parser: &mut Option<CodeParser>) -> bool {
+        *analysis.breaks_parse[i].get_or_init(|| {
+            let parser = parser.get_or_insert_with(|| CodeParser::new(self.language));
+            let base = *analysis
+                .base_errors
+                .get_or_init(|| parser.error_count(&self.code));
+            let mut edited = self.code.clone();
+            edited.replace_range(analysis.sites[i].range.clone(), "");
+            parser.has_more_errors_than(&edited, base)
+        })
+    }
+}
+
+/// Inject faults into `code` (see [`FaultSites::inject`]); to draw many times from the same
+/// code, build [`FaultSites`] once instead.
 pub fn inject_faults(
     code: &str,
     language: Language,
@@ -203,92 +382,14 @@ pub fn inject_faults(
     mix: &FaultMix,
     rng: &mut SplitMix64,
 ) -> Injection {
-    let mut parser = CodeParser::new(language);
-    let parsed = parser.parse(code);
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(code.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let mut by_line: BTreeMap<usize, Vec<Site>> = BTreeMap::new();
-    for site in find_sites(&parsed, language) {
-        if site.range.end <= code.len() && !code[site.range.clone()].contains('\n') {
-            let row = line_starts.partition_point(|&s| s <= site.range.start) - 1;
-            by_line.entry(row).or_default().push(site);
-        }
-    }
-    let names = parsed.names();
-    let mut base_errors: Option<usize> = None;
-    let mut edits: Vec<(Site, String)> = Vec::new();
-    for line_sites in by_line.values() {
-        if !rng.chance(fault_rate) {
-            continue;
-        }
-        let first = mix.draw(rng);
-        for step in 0..FaultClass::ORDER.len() {
-            let class = FaultClass::ORDER[(first + step) % FaultClass::ORDER.len()];
-            let mut candidates: Vec<&Site> = line_sites
-                .iter()
-                .filter(|s| s.kind.class() == class)
-                .collect();
-            let chosen = if class == FaultClass::Syntax {
-                let base = *base_errors.get_or_insert_with(|| parser.error_count(code));
-                let mut chosen = None;
-                while !candidates.is_empty() {
-                    let site = candidates.swap_remove(rng.below(candidates.len()));
-                    let mut edited = code.to_string();
-                    edited.replace_range(site.range.clone(), "");
-                    if parser.error_count(&edited) > base {
-                        chosen = Some((site.clone(), String::new()));
-                        break;
-                    }
-                }
-                chosen
-            } else if candidates.is_empty() {
-                None
-            } else {
-                let site = candidates[rng.below(candidates.len())];
-                let text = replacement(
-                    site,
-                    &code[site.range.clone()],
-                    parser.language(),
-                    &names,
-                    rng,
-                );
-                Some((site.clone(), text))
-            };
-            if let Some(edit) = chosen {
-                edits.push(edit);
-                break;
-            }
-        }
-    }
-
-    let mut faults = Vec::with_capacity(edits.len());
-    let mut out = code.to_string();
-    for (site, text) in edits.iter().rev() {
-        out.replace_range(site.range.clone(), text);
-    }
-    for (site, text) in &edits {
-        let row = line_starts.partition_point(|&s| s <= site.range.start) - 1;
-        faults.push(InjectedFault {
-            kind: site.kind,
-            line: u32::try_from(row + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(site.range.start - line_starts[row] + 1).unwrap_or(u32::MAX),
-            original: code[site.range.clone()].to_string(),
-            replacement: text.clone(),
-        });
-    }
-    Injection {
-        code: out,
-        faults,
-        eligible_lines: u32::try_from(by_line.len()).unwrap_or(u32::MAX),
-    }
+    FaultSites::new(code, language).inject(fault_rate, mix, rng)
 }
 
 fn replacement(
     site: &Site,
     original: &str,
     language: Language,
-    names: &HashSet<String>,
+    taken: &dyn Fn(&str) -> bool,
     rng: &mut SplitMix64,
 ) -> String {
     match &site.replacement {
@@ -300,7 +401,7 @@ fn replacement(
                 (n - 1).to_string()
             }
         }
-        Replacement::Misspell => misspell(original, language, names, rng),
+        Replacement::Misspell => misspell(original, language, taken, rng),
     }
 }
 
@@ -384,12 +485,12 @@ fn is_valid_name(name: &str, language: Language) -> bool {
         && !keywords.contains(&name)
 }
 
-/// A one-letter misspelling of `name` (drop, double or swap), valid as a name and absent from
-/// the unit.
+/// A one-letter misspelling of `name` (drop, double or swap), valid as a name and not `taken`
+/// (names of the unit and earlier misspellings).
 pub(crate) fn misspell(
     name: &str,
     language: Language,
-    names: &HashSet<String>,
+    taken: &dyn Fn(&str) -> bool,
     rng: &mut SplitMix64,
 ) -> String {
     let chars: Vec<char> = name.chars().collect();
@@ -404,12 +505,12 @@ pub(crate) fn misspell(
             _ => out.insert(i, chars.get(i).copied().unwrap_or('x')),
         }
         let candidate: String = out.into_iter().collect();
-        if candidate != name && is_valid_name(&candidate, language) && !names.contains(&candidate) {
+        if candidate != name && is_valid_name(&candidate, language) && !taken(&candidate) {
             return candidate;
         }
     }
     let mut candidate = format!("{name}_");
-    while names.contains(&candidate) {
+    while taken(&candidate) {
         candidate.push('_');
     }
     candidate

@@ -9,7 +9,9 @@ mod sites;
 
 use serde::{Deserialize, Serialize};
 
-pub use faults::{inject_faults, FaultClass, FaultKind, FaultMix, InjectedFault, Injection};
+pub use faults::{
+    inject_faults, FaultClass, FaultKind, FaultMix, FaultSites, InjectedFault, Injection,
+};
 pub use latency::{scaled, LatencyModel};
 pub use rng::{call_seed, SplitMix64};
 

@@ -57,10 +57,6 @@ impl CodeParser {
         CodeParser { parser, language }
     }
 
-    pub fn language(&self) -> Language {
-        self.language
-    }
-
     pub fn parse(&mut self, code: &str) -> Parsed {
         let strip = if self.language == Language::Python {
             common_indent(code)
@@ -90,14 +86,27 @@ impl CodeParser {
     /// ERROR and MISSING nodes in the parse of `code`.
     pub fn error_count(&mut self, code: &str) -> usize {
         let parsed = self.parse(code);
-        let mut count = 0;
-        walk(parsed.tree.root_node(), &mut |node| {
-            if node.is_error() || node.is_missing() {
-                count += 1;
-            }
-        });
-        count
+        count_errors(&parsed)
     }
+
+    /// True when `code` parses with more than `base` ERROR and MISSING nodes.
+    pub fn has_more_errors_than(&mut self, code: &str, base: usize) -> bool {
+        let parsed = self.parse(code);
+        parsed.tree.root_node().has_error() && (base == 0 || count_errors(&parsed) > base)
+    }
+}
+
+fn count_errors(parsed: &Parsed) -> usize {
+    if !parsed.tree.root_node().has_error() {
+        return 0;
+    }
+    let mut count = 0;
+    walk(parsed.tree.root_node(), &mut |node| {
+        if node.is_error() || node.is_missing() {
+            count += 1;
+        }
+    });
+    count
 }
 
 impl Parsed {
@@ -144,14 +153,6 @@ fn walk<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
     for child in node.children(&mut cursor) {
         walk(child, f);
     }
-}
-
-fn is_field(parent: Node<'_>, field: &str, node: Node<'_>) -> bool {
-    let mut cursor = parent.walk();
-    let found = parent
-        .children_by_field_name(field, &mut cursor)
-        .any(|c| c.id() == node.id());
-    found
 }
 
 const BLOCK_HEADERS: &[&str] = &[
@@ -206,32 +207,44 @@ const LEFT_BINDERS: &[&str] = &[
     "assignment_pattern",
 ];
 
+/// Where a node sits: the field of its parent it fills, and whether it is inside an import.
+#[derive(Clone, Copy)]
+struct Position<'a> {
+    field: Option<&'a str>,
+    parent_kind: &'a str,
+    in_import: bool,
+}
+
 /// True for an identifier that reads a name (not one that defines, binds or imports it).
-fn is_reference(node: Node<'_>) -> bool {
-    let Some(parent) = node.parent() else {
-        return false;
-    };
-    let pk = parent.kind();
-    if BINDING_PARENTS.contains(&pk) {
-        return false;
-    }
-    if BINDING_FIELDS.iter().any(|f| is_field(parent, f, node)) {
-        return false;
-    }
-    if LEFT_BINDERS.contains(&pk) && is_field(parent, "left", node) {
-        return false;
-    }
-    if pk == "pair_pattern" && is_field(parent, "value", node) {
-        return false;
-    }
-    let mut up = Some(parent);
-    while let Some(n) = up {
-        if matches!(n.kind(), "import_statement" | "import_from_statement") {
-            return false;
+fn is_reference(at: Position<'_>) -> bool {
+    let pk = at.parent_kind;
+    let field = at.field.unwrap_or("");
+    !(at.in_import
+        || BINDING_PARENTS.contains(&pk)
+        || BINDING_FIELDS.contains(&field)
+        || (field == "left" && LEFT_BINDERS.contains(&pk))
+        || (field == "value" && pk == "pair_pattern"))
+}
+
+/// Visit every node with its position, depth first.
+fn visit_all<'t>(node: Node<'t>, at: Position<'_>, f: &mut impl FnMut(Node<'t>, Position<'_>)) {
+    f(node, at);
+    let in_import =
+        at.in_import || matches!(node.kind(), "import_statement" | "import_from_statement");
+    let mut cursor = node.walk();
+    if cursor.goto_first_child() {
+        loop {
+            let child_at = Position {
+                field: cursor.field_name(),
+                parent_kind: node.kind(),
+                in_import,
+            };
+            visit_all(cursor.node(), child_at, f);
+            if !cursor.goto_next_sibling() {
+                break;
+            }
         }
-        up = n.parent();
     }
-    true
 }
 
 fn comparison_flip(op: &str) -> Option<&'static str> {
@@ -263,14 +276,25 @@ fn arithmetic_flip(op: &str) -> Option<&'static str> {
 /// All fault sites of a parsed unit.
 pub(crate) fn find_sites(parsed: &Parsed, language: Language) -> Vec<Site> {
     let mut sites = Vec::new();
-    walk(parsed.tree.root_node(), &mut |node| {
-        visit(parsed, language, node, &mut sites);
+    let root = Position {
+        field: None,
+        parent_kind: "",
+        in_import: false,
+    };
+    visit_all(parsed.tree.root_node(), root, &mut |node, at| {
+        visit(parsed, language, node, at, &mut sites);
     });
     sites.retain(|s| s.range.start < s.range.end);
     sites
 }
 
-fn visit(parsed: &Parsed, language: Language, node: Node<'_>, sites: &mut Vec<Site>) {
+fn visit(
+    parsed: &Parsed,
+    language: Language,
+    node: Node<'_>,
+    at: Position<'_>,
+    sites: &mut Vec<Site>,
+) {
     let fixed = |kind, node: Node<'_>, text: &str| Site {
         kind,
         range: parsed.range(node),
@@ -278,18 +302,15 @@ fn visit(parsed: &Parsed, language: Language, node: Node<'_>, sites: &mut Vec<Si
     };
     let kind = node.kind();
     if !node.is_named() {
-        let in_header = node
-            .parent()
-            .is_some_and(|p| BLOCK_HEADERS.contains(&p.kind()));
-        if matches!(kind, ")" | "]" | "}") || (kind == ":" && in_header) {
-            if !node.is_missing() {
-                sites.push(fixed(FaultKind::SyntaxError, node, ""));
-            }
+        let in_header = BLOCK_HEADERS.contains(&at.parent_kind);
+        let droppable = matches!(kind, ")" | "]" | "}") || (kind == ":" && in_header);
+        if droppable && !node.is_missing() {
+            sites.push(fixed(FaultKind::SyntaxError, node, ""));
         }
         return;
     }
     match kind {
-        "identifier" if is_reference(node) => sites.push(Site {
+        "identifier" if is_reference(at) => sites.push(Site {
             kind: FaultKind::MisspelledIdentifier,
             range: parsed.range(node),
             replacement: Replacement::Misspell,
