@@ -13,7 +13,7 @@ use crate::link::{AtomLocation, PlanIndex};
 use crate::model::{
     Atom, AtomKind, AtomizedFile, Config, Diagnostic, ImportBinding, RefKind, Reference, Severity,
 };
-use crate::parse::{first_syntax_error, max_depth, parse, position, Grammar};
+use crate::parse::{first_syntax_error, parse, Grammar};
 use crate::symbols::{Fact, SymbolTable};
 use crate::{scope_js, scope_py};
 
@@ -60,20 +60,20 @@ pub fn atomize_with(
     }
     let root = tree.root_node();
     let mut diagnostics = Vec::new();
-    let (depth, deepest) = max_depth(&tree, NESTING_WARNING_DEPTH);
-    if depth > NESTING_WARNING_DEPTH {
-        let (line, column) = deepest.map(position).unwrap_or((1, 1));
+    let lines = LineIndex::new(source, &tree);
+    if lines.max_depth > NESTING_WARNING_DEPTH {
+        let (line, column) = lines.deepest_at;
         diagnostics.push(Diagnostic {
             severity: Severity::Warning,
             code: "deep_nesting".into(),
             message: format!(
-                "syntax tree nested more than {NESTING_WARNING_DEPTH} levels deep; deep statements are kept whole"
+                "syntax tree nested {} levels deep (over {NESTING_WARNING_DEPTH}); deep statements are kept whole",
+                lines.max_depth
             ),
             line,
             column,
         });
     }
-    let lines = LineIndex::new(source, &tree);
     let mut dec = Decomposer::new(source, grammar, &lines, config);
     let mut segs = dec.module(root);
     diagnostics.append(&mut dec.diagnostics);

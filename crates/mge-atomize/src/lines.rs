@@ -9,11 +9,15 @@ pub(crate) struct LineIndex {
     starts: Vec<usize>,
     /// `code_prefix[i]` = number of code lines among lines `0..i`.
     code_prefix: Vec<u32>,
+    /// Depth of the deepest node met and its 1-based line and column.
+    pub(crate) max_depth: usize,
+    pub(crate) deepest_at: (u32, u32),
 }
 
 impl LineIndex {
     /// Marks every line touched by a token that is not a comment (multi-line tokens such as
-    /// strings mark every line they span). Iterative walk: deep trees are fine.
+    /// strings mark every line they span), and measures the tree depth. Iterative walk: deep trees
+    /// are fine.
     pub(crate) fn new(source: &str, tree: &Tree) -> LineIndex {
         let bytes = source.as_bytes();
         let mut starts = Vec::with_capacity(bytes.len() / 32 + 1);
@@ -25,8 +29,13 @@ impl LineIndex {
         }
         let mut code = vec![false; starts.len()];
         let mut cursor = tree.root_node().walk();
+        let (mut depth, mut max_depth, mut deepest_at) = (0usize, 0usize, (1u32, 1u32));
         loop {
             let node = cursor.node();
+            if depth > max_depth {
+                max_depth = depth;
+                deepest_at = crate::parse::position(node);
+            }
             // Comments, and string-only expression statements (docstrings, directives), are
             // documentation rather than code.
             let is_comment = node.kind().contains("comment")
@@ -46,12 +55,14 @@ impl LineIndex {
                 }
             }
             if !is_comment && cursor.goto_first_child() {
+                depth += 1;
                 continue;
             }
             loop {
                 if cursor.goto_next_sibling() {
                     break;
                 }
+                depth = depth.saturating_sub(1);
                 if !cursor.goto_parent() {
                     let mut code_prefix = Vec::with_capacity(code.len() + 1);
                     let mut n = 0u32;
@@ -63,6 +74,8 @@ impl LineIndex {
                     return LineIndex {
                         starts,
                         code_prefix,
+                        max_depth,
+                        deepest_at,
                     };
                 }
             }

@@ -36,6 +36,7 @@ struct Walker<'s, 't> {
     src: &'s str,
     t: SymbolTable,
     stack: Vec<(Node<'t>, ScopeId, Ctx)>,
+    cursor: tree_sitter::TreeCursor<'t>,
 }
 
 pub(crate) fn walk(src: &str, root: Node) -> SymbolTable {
@@ -43,6 +44,7 @@ pub(crate) fn walk(src: &str, root: Node) -> SymbolTable {
         src,
         t: SymbolTable::new(),
         stack: vec![(root, MODULE, Ctx::plain())],
+        cursor: root.walk(),
     };
     while let Some((n, scope, ctx)) = w.stack.pop() {
         w.visit(n, scope, ctx);
@@ -73,11 +75,14 @@ impl<'s, 't> Walker<'s, 't> {
     }
 
     fn push_children(&mut self, n: Node<'t>, scope: ScopeId, ctx: Ctx) {
-        let mut c = n.walk();
-        let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
-        for ch in children.into_iter().rev() {
-            self.stack.push((ch, scope, ctx));
+        // One shared cursor, no allocation: push in order, then reverse the pushed run.
+        let Walker { cursor, stack, .. } = self;
+        cursor.reset(n);
+        let start = stack.len();
+        for ch in n.named_children(cursor) {
+            stack.push((ch, scope, ctx));
         }
+        stack[start..].reverse();
     }
 
     fn name(&self, n: Node) -> String {
@@ -340,7 +345,7 @@ impl<'s, 't> Walker<'s, 't> {
                 if let Some(f) = f {
                     let callee = text(self.src, f);
                     if callee.len() <= 80 && !callee.contains('\n') {
-                        self.t.fact(n, Fact::Call(callee.to_string()));
+                        self.t.callee(n, callee, true);
                     }
                     if f.kind() == "super" {
                         self.super_use(f, scope, "constructor");
@@ -363,7 +368,7 @@ impl<'s, 't> Walker<'s, 't> {
                 if let Some(c) = n.child_by_field_name("constructor") {
                     let callee = text(self.src, c);
                     if callee.len() <= 80 {
-                        self.t.fact(n, Fact::Call(format!("new {callee}")));
+                        self.t.callee(n, &format!("new {callee}"), true);
                     }
                 }
                 self.push(n.child_by_field_name("arguments"), scope, Ctx::plain());
@@ -669,7 +674,7 @@ impl<'s, 't> Walker<'s, 't> {
         let (base, attrs) = member_chain(self.src, n, "member_expression", "object", "property");
         let chain = text(self.src, n);
         if !ctx.callee && chain.len() <= 80 && !chain.contains('\n') {
-            self.t.fact(n, Fact::Attribute(chain.to_string()));
+            self.t.callee(n, chain, false);
         }
         match base.kind() {
             "identifier" => {

@@ -37,6 +37,7 @@ struct Walker<'s, 't> {
     src: &'s str,
     t: SymbolTable,
     stack: Vec<(Node<'t>, ScopeId, Ctx)>,
+    cursor: tree_sitter::TreeCursor<'t>,
 }
 
 pub(crate) fn walk(src: &str, root: Node) -> SymbolTable {
@@ -44,6 +45,7 @@ pub(crate) fn walk(src: &str, root: Node) -> SymbolTable {
         src,
         t: SymbolTable::new(),
         stack: vec![(root, MODULE, Ctx::plain())],
+        cursor: root.walk(),
     };
     while let Some((n, scope, ctx)) = w.stack.pop() {
         w.visit(n, scope, ctx);
@@ -60,11 +62,14 @@ impl<'s, 't> Walker<'s, 't> {
 
     /// Pushes the named children so that they are visited in source order.
     fn push_children(&mut self, n: Node<'t>, scope: ScopeId, ctx: Ctx) {
-        let mut c = n.walk();
-        let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
-        for ch in children.into_iter().rev() {
-            self.stack.push((ch, scope, ctx));
+        // One shared cursor, no allocation: push in order, then reverse the pushed run.
+        let Walker { cursor, stack, .. } = self;
+        cursor.reset(n);
+        let start = stack.len();
+        for ch in n.named_children(cursor) {
+            stack.push((ch, scope, ctx));
         }
+        stack[start..].reverse();
     }
 
     fn name(&self, n: Node) -> String {
@@ -251,7 +256,7 @@ impl<'s, 't> Walker<'s, 't> {
                 if let Some(f) = f {
                     let callee = text(self.src, f);
                     if callee.len() <= 80 && !callee.contains('\n') {
-                        self.t.fact(n, Fact::Call(callee.to_string()));
+                        self.t.callee(n, callee, true);
                     }
                     if f.kind() == "identifier" && callee == "super" {
                         // Bare `super(...)` call; `super().m` is handled by the attribute.
@@ -528,7 +533,7 @@ impl<'s, 't> Walker<'s, 't> {
         let (base, attrs) = member_chain(self.src, n, "attribute", "object", "attribute");
         let chain_text = text(self.src, n);
         if !ctx.callee && chain_text.len() <= 80 && !chain_text.contains('\n') {
-            self.t.fact(n, Fact::Attribute(chain_text.to_string()));
+            self.t.callee(n, chain_text, false);
         }
         match base.kind() {
             "identifier" => {

@@ -203,6 +203,20 @@ impl SymbolTable {
         });
     }
 
+    /// Records a call (or attribute read) only when an atomicity rule cares about it.
+    pub(crate) fn callee(&mut self, node: Node, callee: &str, is_call: bool) {
+        let relevant = crate::facts::is_nondeterministic(callee)
+            || (is_call && crate::facts::is_side_effect(callee));
+        if relevant {
+            let f = if is_call {
+                Fact::Call(callee.to_string())
+            } else {
+                Fact::Attribute(callee.to_string())
+            };
+            self.facts.push((node.start_byte(), f));
+        }
+    }
+
     pub(crate) fn fact(&mut self, node: Node, fact: Fact) {
         self.facts.push((node.start_byte(), fact));
     }
