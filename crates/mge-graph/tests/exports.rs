@@ -443,12 +443,15 @@ fn input_errors_name_the_offending_entry() {
     .map(ToString::to_string)
     .collect::<Vec<_>>()
     .join("\n");
-    check(messages, expect![[r#"
+    check(
+        messages,
+        expect![[r#"
         duplicate atom id 'a.py::f' at nodes[2] (first defined at nodes[0])
         references[1] (type 'F'): provider 'a.py::F' is not an atom of the graph
         references[0] (control 'f'): dependent 'cli.py::run' is not an atom of the graph
         edges[0] (data 'LIMIT'): dependent position 7 is out of range (1 atoms)
-        duplicate atom id 'a.py::f' at nodes[1] (first defined at nodes[0])"#]]);
+        duplicate atom id 'a.py::f' at nodes[1] (first defined at nodes[0])"#]],
+    );
 }
 
 #[test]
