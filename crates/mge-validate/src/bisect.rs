@@ -208,3 +208,126 @@ where
     }
     Ok(b.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("a{i}")).collect()
+    }
+
+    /// Passes when every culprit is restored.
+    fn run(n: usize, culprits: &[usize]) -> Bisection {
+        let suspects = names(n);
+        let bad: Vec<String> = culprits.iter().map(|&i| suspects[i].clone()).collect();
+        bisect::<()>(&suspects, |restored| {
+            Ok(bad.iter().all(|b| restored.contains(b)))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn one_culprit_among_many_takes_logarithmic_calls() {
+        let b = run(1000, &[617]);
+        assert_eq!(b.culprits, ["a617"]);
+        assert!(b.isolated);
+        // 1 (all) + 10 (search) + 1 (found only); log2(1000) < 10.
+        assert!(b.calls <= 12, "{} calls", b.calls);
+    }
+
+    #[test]
+    fn a_cause_outside_the_suspects_is_not_isolated() {
+        let suspects = names(8);
+        let b = bisect::<()>(&suspects, |_| Ok(false)).unwrap();
+        assert!(!b.isolated && b.culprits.is_empty());
+        assert_eq!(b.calls, 1);
+        let none = bisect::<()>(&[], |_| Ok(true)).unwrap();
+        assert_eq!(none.calls, 0);
+    }
+
+    #[test]
+    fn the_predicate_error_is_returned() {
+        let r = bisect(&names(4), |_| Err::<bool, _>("sandbox failed"));
+        assert_eq!(r.unwrap_err(), "sandbox failed");
+    }
+
+    #[test]
+    fn suspects_come_from_atoms_or_line_ranges_in_order() {
+        let spans = vec![
+            AtomSpan {
+                atom: "f::a#0".into(),
+                file: "f.py".into(),
+                start_line: 1,
+                end_line: 10,
+            },
+            AtomSpan {
+                atom: "f::b#0".into(),
+                file: "f.py".into(),
+                start_line: 11,
+                end_line: 20,
+            },
+            AtomSpan {
+                atom: "g::c#0".into(),
+                file: "g.py".into(),
+                start_line: 1,
+                end_line: 5,
+            },
+        ];
+        let v = |file: &str, line: u32, atom: Option<&str>| {
+            Violation::new(file, line, 1, "test_failure", "x").with_atom(atom.map(String::from))
+        };
+        let got = suspects(
+            &[
+                v("f.py", 12, None),
+                v("g.py", 3, Some("explicit")),
+                v("f.py", 15, None),
+                v("f.py", 2, None),
+                v("", 0, None),
+            ],
+            &spans,
+        );
+        assert_eq!(got, ["f::b#0", "explicit", "f::a#0"]);
+    }
+
+    #[test]
+    fn the_async_driver_agrees_with_the_sync_one() {
+        let suspects = names(50);
+        let fut = bisect_async::<(), _, _>(&suspects, |restored: Vec<String>| async move {
+            Ok(restored.contains(&"a3".to_string()) && restored.contains(&"a40".to_string()))
+        });
+        let b = poll_ready(fut);
+        assert_eq!(b.unwrap().culprits, ["a3", "a40"]);
+    }
+
+    /// Drives a future whose awaits are all immediately ready.
+    fn poll_ready<F: Future>(fut: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut fut = std::pin::pin!(fut);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn finds_exactly_the_culprits_within_the_call_bound(
+            n in 1usize..300,
+            picks in proptest::collection::btree_set(0usize..300, 1..4),
+        ) {
+            let culprits: Vec<usize> = picks.into_iter().filter(|&i| i < n).collect();
+            prop_assume!(!culprits.is_empty());
+            let b = run(n, &culprits);
+            let want: Vec<String> = culprits.iter().map(|i| format!("a{i}")).collect();
+            prop_assert!(b.isolated);
+            prop_assert_eq!(&b.culprits, &want);
+            let log = (n as f64).log2().ceil() as u32;
+            let d = want.len() as u32;
+            prop_assert!(b.calls <= 1 + d * (log + 1), "{} calls for n={} d={}", b.calls, n, d);
+        }
+    }
+}

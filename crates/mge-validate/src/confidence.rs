@@ -154,3 +154,108 @@ pub fn confidence(signals: &Signals, weights: &ConfidenceWeights) -> f64 {
 pub fn needs_review(score: f64, weights: &ConfidenceWeights) -> bool {
     score < weights.review_threshold
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn signals() -> impl Strategy<Value = Signals> {
+        let level = prop_oneof![Just(None), Just(Some(true)), Just(Some(false))];
+        (
+            (level.clone(), level.clone(), level.clone(), level),
+            1u32..6,
+            0u32..40,
+            0.0f64..=1.0,
+            0.0f64..=1.0,
+            proptest::option::of(-5.0f64..=0.0),
+        )
+            .prop_map(|((a, m, c, s), attempts, complexity, cc, at, lp)| Signals {
+                atomic: a,
+                module: m,
+                component: c,
+                system: s,
+                attempts,
+                complexity,
+                context_completeness: cc,
+                atomicity: at,
+                mean_logprob: lp,
+            })
+    }
+
+    fn better_level(v: Option<bool>) -> Option<bool> {
+        match v {
+            Some(false) => None,
+            _ => Some(true),
+        }
+    }
+
+    #[test]
+    fn the_committed_weights_load_and_score_in_range() {
+        let w = ConfidenceWeights::builtin();
+        assert_eq!(w.weights.len(), FEATURES.len());
+        let good = Signals {
+            atomic: Some(true),
+            module: Some(true),
+            component: Some(true),
+            system: Some(true),
+            attempts: 1,
+            complexity: 2,
+            context_completeness: 1.0,
+            atomicity: 0.9,
+            mean_logprob: None,
+        };
+        let bad = Signals {
+            system: Some(false),
+            attempts: 4,
+            ..good
+        };
+        let (g, b) = (confidence(&good, &w), confidence(&bad, &w));
+        assert!(g > 0.95 && g <= 1.0, "{g}");
+        assert!(b < g && b >= 0.0);
+        assert!(!needs_review(g, &w));
+        assert!(needs_review(b, &w), "{b}");
+    }
+
+    #[test]
+    fn weights_against_their_direction_are_refused() {
+        let text = BUILTIN_WEIGHTS.replace("\"retries\": -0.5", "\"retries\": 0.5");
+        let err = ConfidenceWeights::from_json(&text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "confidence weights: weight of 'retries' is 0.5, against its documented direction"
+        );
+        let err = ConfidenceWeights::from_json("{").unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("confidence weights: invalid JSON at line 1"));
+    }
+
+    proptest! {
+        #[test]
+        fn the_score_is_monotonic_in_every_signal(s in signals()) {
+            let w = ConfidenceWeights::builtin();
+            let base = confidence(&s, &w);
+            prop_assert!((0.0..=1.0).contains(&base));
+            let improved = [
+                Signals { atomic: better_level(s.atomic), ..s },
+                Signals { module: better_level(s.module), ..s },
+                Signals { component: better_level(s.component), ..s },
+                Signals { system: better_level(s.system), ..s },
+                Signals { attempts: s.attempts.saturating_sub(1).max(1), ..s },
+                Signals { complexity: s.complexity / 2, ..s },
+                Signals { context_completeness: (s.context_completeness + 0.1).min(1.0), ..s },
+                Signals { atomicity: (s.atomicity + 0.1).min(1.0), ..s },
+                Signals { mean_logprob: Some(s.mean_logprob.map_or(0.0, |lp| (lp + 0.5).min(0.0))), ..s },
+            ];
+            for (i, better) in improved.iter().enumerate() {
+                if i == 8 && s.mean_logprob.is_none() {
+                    // Absent → a log-probability of 0 means a gap of 0 ≤ the default gap.
+                    prop_assert!(confidence(better, &w) >= base);
+                    continue;
+                }
+                prop_assert!(confidence(better, &w) >= base, "signal {} lowered the score", FEATURES[i]);
+            }
+        }
+    }
+}

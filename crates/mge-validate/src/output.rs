@@ -247,3 +247,139 @@ pub fn tests_run(output: &str) -> Option<u32> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::expect;
+
+    #[test]
+    fn tsc_diagnostics_become_violations() {
+        let out = "src/shapes/circle.ts(12,5): error TS2554: Expected 2-3 arguments, but got 4.\nsrc/a.ts(1,10): error TS2305: Module '\"./b.js\"' has no exported member 'X'.\n  Did you mean 'Y'?\nFound 2 errors.\n";
+        let got: Vec<String> = parse_tsc(out).iter().map(|v| v.to_string()).collect();
+        expect![[r#"
+            [
+                "src/shapes/circle.ts:12:5: tsc:TS2554: Expected 2-3 arguments, but got 4.",
+                "src/a.ts:1:10: tsc:TS2305: Module '\"./b.js\"' has no exported member 'X'. Did you mean 'Y'?",
+            ]
+        "#]]
+        .assert_debug_eq(&got);
+    }
+
+    #[test]
+    fn unittest_failures_keep_their_frames_innermost_first() {
+        let out = r#"EF
+======================================================================
+ERROR: test_a (tests.test_m.T.test_a)
+----------------------------------------------------------------------
+Traceback (most recent call last):
+  File "/sb/work/tests/test_m.py", line 10, in test_a
+    self.assertEqual(g(), 3)
+  File "/sb/work/pkg/m.py", line 6, in g
+    return A().f(1, 2)
+TypeError: A.f() takes 2 positional arguments but 3 were given
+
+======================================================================
+FAIL: test_b (tests.test_m.T.test_b)
+----------------------------------------------------------------------
+Traceback (most recent call last):
+  File "/sb/work/tests/test_m.py", line 12, in test_b
+    self.assertEqual(1, 2)
+AssertionError: 1 != 2
+
+----------------------------------------------------------------------
+Ran 2 tests in 0.009s
+
+FAILED (failures=1, errors=1)
+"#;
+        let got = parse_unittest(out, "/sb/work");
+        expect![[r#"
+            [
+                TestFailure {
+                    test: "test_a (tests.test_m.T.test_a)",
+                    message: "TypeError: A.f() takes 2 positional arguments but 3 were given",
+                    frames: [
+                        Frame {
+                            file: "pkg/m.py",
+                            line: 6,
+                            col: 0,
+                            function: Some(
+                                "g",
+                            ),
+                            in_project: true,
+                        },
+                        Frame {
+                            file: "tests/test_m.py",
+                            line: 10,
+                            col: 0,
+                            function: Some(
+                                "test_a",
+                            ),
+                            in_project: true,
+                        },
+                    ],
+                },
+                TestFailure {
+                    test: "test_b (tests.test_m.T.test_b)",
+                    message: "AssertionError: 1 != 2",
+                    frames: [
+                        Frame {
+                            file: "tests/test_m.py",
+                            line: 12,
+                            col: 0,
+                            function: Some(
+                                "test_b",
+                            ),
+                            in_project: true,
+                        },
+                    ],
+                },
+            ]
+        "#]]
+        .assert_debug_eq(&got);
+        assert_eq!(tests_run(out), Some(2));
+    }
+
+    #[test]
+    fn node_test_failures_keep_location_and_stack() {
+        let out = "TAP version 13\n# Subtest: lru entries expire\nnot ok 6 - lru entries expire\n  ---\n  duration_ms: 1.9\n  location: '/sb/work/tests/store.test.mjs:17:1'\n  failureType: 'testCodeFailure'\n  error: |-\n    Expected values to be strictly equal:\n    2 !== 1\n  code: 'ERR_ASSERTION'\n  stack: |-\n    LruCache.get (file:///sb/work/src/lru.js:25:5)\n    TestContext.<anonymous> (file:///sb/work/tests/store.test.mjs:23:10)\n    Test.run (node:internal/test_runner/test:796:25)\n  ...\n# tests 10\n";
+        let got = parse_node_test(out, "/sb/work");
+        expect![[r#"
+            [
+                TestFailure {
+                    test: "lru entries expire",
+                    message: "Expected values to be strictly equal: 2 !== 1",
+                    frames: [
+                        Frame {
+                            file: "src/lru.js",
+                            line: 25,
+                            col: 5,
+                            function: Some(
+                                "LruCache.get",
+                            ),
+                            in_project: true,
+                        },
+                        Frame {
+                            file: "tests/store.test.mjs",
+                            line: 23,
+                            col: 10,
+                            function: Some(
+                                "TestContext.<anonymous>",
+                            ),
+                            in_project: true,
+                        },
+                        Frame {
+                            file: "tests/store.test.mjs",
+                            line: 17,
+                            col: 1,
+                            function: None,
+                            in_project: true,
+                        },
+                    ],
+                },
+            ]
+        "#]]
+        .assert_debug_eq(&got);
+        assert_eq!(tests_run(out), Some(10));
+    }
+}

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Fit the confidence weights of mge-validate by logistic regression (standard library only).
+
+Input: a CSV with one row per generated atom and the columns
+
+    atomic, module, component, system   1 / pass / true = passed, 0 / -1 / fail / false = failed,
+                                        empty = level not run
+    attempts                            generation attempts used (1 = first try)
+    complexity                          cyclomatic complexity of the atom
+    context_completeness                0..1
+    atomicity                           0..1
+    mean_logprob                        mean token log-probability (<= 0), empty when absent
+    label                               1 when the final atom is correct, 0 when a fault survived
+
+Output: the JSON read by `mge_validate::confidence::ConfidenceWeights` (by default
+crates/mge-validate/data/confidence_weights.json). Features are computed exactly as in
+crates/mge-validate/src/confidence.rs; every weight is kept in its documented direction
+(projected gradient descent), so the score stays monotonic in every signal. The review threshold
+is the score quantile that sends `--review-share` of the atoms to review.
+
+    scripts/fit_confidence.py runs.csv [-o weights.json] [--review-share 0.175]
+"""
+
+import argparse
+import csv
+import json
+import math
+import sys
+
+FEATURES = [
+    "atomic",
+    "module",
+    "component",
+    "system",
+    "retries",
+    "log_complexity",
+    "context_completeness",
+    "atomicity",
+    "logprob_gap",
+]
+DIRECTIONS = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0]
+DEFAULT_OUTPUT = "crates/mge-validate/data/confidence_weights.json"
+DEFAULT_GAP = 0.3
+
+
+def level(text):
+    t = (text or "").strip().lower()
+    if t == "":
+        return 0.0
+    if t in ("1", "pass", "passed", "true"):
+        return 1.0
+    if t in ("0", "-1", "fail", "failed", "false"):
+        return -1.0
+    raise ValueError(f"not a level result: {text!r}")
+
+
+def number(row, name, line, default=None):
+    text = (row.get(name) or "").strip()
+    if text == "":
+        if default is None:
+            raise ValueError(f"line {line}: column '{name}' is empty")
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"line {line}: column '{name}' is not a number: {text!r}") from None
+
+
+def read_rows(path):
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ("attempts", "complexity", "label") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        for i, row in enumerate(reader, start=2):
+            lp = (row.get("mean_logprob") or "").strip()
+            rows.append(
+                {
+                    "levels": [level(row.get(k)) for k in ("atomic", "module", "component", "system")],
+                    "attempts": number(row, "attempts", i),
+                    "complexity": number(row, "complexity", i),
+                    "cc": number(row, "context_completeness", i, 1.0),
+                    "atomicity": number(row, "atomicity", i, 1.0),
+                    "logprob": float(lp) if lp else None,
+                    "label": 1.0 if number(row, "label", i) >= 0.5 else 0.0,
+                }
+            )
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    return rows
+
+
+def features(r, gap_when_absent):
+    gap = gap_when_absent if r["logprob"] is None else max(0.0, -r["logprob"])
+    return r["levels"] + [
+        max(0.0, r["attempts"] - 1.0),
+        math.log(1.0 + max(0.0, r["complexity"])),
+        min(1.0, max(0.0, r["cc"])),
+        min(1.0, max(0.0, r["atomicity"])),
+        gap,
+    ]
+
+
+def sigmoid(z):
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def fit(xs, ys, epochs, rate, l2):
+    n, k = len(xs), len(xs[0])
+    w = [0.0] * k
+    b = 0.0
+    for _ in range(epochs):
+        gw = [0.0] * k
+        gb = 0.0
+        for x, y in zip(xs, ys):
+            err = sigmoid(b + sum(wi * xi for wi, xi in zip(w, x))) - y
+            gb += err
+            for j in range(k):
+                gw[j] += err * x[j]
+        b -= rate * gb / n
+        for j in range(k):
+            w[j] -= rate * (gw[j] / n + l2 * w[j])
+            # Keep each weight in its documented direction.
+            if w[j] * DIRECTIONS[j] < 0:
+                w[j] = 0.0
+    return b, w
+
+
+def log_loss(b, w, xs, ys):
+    total = 0.0
+    for x, y in zip(xs, ys):
+        p = min(1 - 1e-12, max(1e-12, sigmoid(b + sum(wi * xi for wi, xi in zip(w, x)))))
+        total -= y * math.log(p) + (1 - y) * math.log(1 - p)
+    return total / len(xs)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("csv")
+    ap.add_argument("-o", "--output", default=DEFAULT_OUTPUT)
+    ap.add_argument("--review-share", type=float, default=0.175)
+    ap.add_argument("--epochs", type=int, default=3000)
+    ap.add_argument("--rate", type=float, default=0.5)
+    ap.add_argument("--l2", type=float, default=1e-3)
+    args = ap.parse_args(argv)
+    try:
+        rows = read_rows(args.csv)
+    except (OSError, ValueError) as e:
+        print(f"fit_confidence: {e}", file=sys.stderr)
+        return 2
+    gaps = [max(0.0, -r["logprob"]) for r in rows if r["logprob"] is not None]
+    gap_when_absent = sum(gaps) / len(gaps) if gaps else DEFAULT_GAP
+    xs = [features(r, gap_when_absent) for r in rows]
+    ys = [r["label"] for r in rows]
+    b, w = fit(xs, ys, args.epochs, args.rate, args.l2)
+    scores = sorted(sigmoid(b + sum(wi * xi for wi, xi in zip(w, x))) for x in xs)
+    cut = min(len(scores) - 1, max(0, int(round(args.review_share * len(scores)))))
+    threshold = scores[cut] if cut > 0 else scores[0]
+    out = {
+        "version": 1,
+        "bias": round(b, 6),
+        "weights": {name: round(v, 6) for name, v in zip(FEATURES, w)},
+        "logprob_gap_when_absent": round(gap_when_absent, 6),
+        "review_threshold": round(threshold, 6),
+    }
+    with open(args.output, "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    reviewed = sum(1 for s in scores if s < threshold)
+    print(
+        f"fit_confidence: {len(rows)} rows, log loss {log_loss(b, w, xs, ys):.4f}, "
+        f"review share {reviewed / len(rows):.3f} at threshold {threshold:.4f} -> {args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
