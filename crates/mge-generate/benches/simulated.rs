@@ -1,9 +1,9 @@
 //! Cost of the simulated provider per unit, against a tree-sitter parse of the same code.
 //!
 //! Units are the test samples cut into atom-sized chunks (10 lines) and whole files. Prints, per
-//! unit size, the mean time of: a bare tree-sitter parse (the baseline), `plan_response` at fault
-//! rate 0 (no parse at all), at the default rate 0.01, and at 0.2; and each as a ratio of the
-//! baseline. Run with `cargo bench -p mge-generate --bench simulated`.
+//! unit size, the mean time of: a tree-sitter parse with a fresh parser (the baseline; also shown
+//! with a reused parser), `plan_response` at fault rate 0 (no parse at all), at the default rate
+//! 0.01 (a parse only when a line is selected), and at 0.2; and each as a ratio of the baseline. Run with `cargo bench -p mge-generate --bench simulated`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -76,6 +76,23 @@ fn main() {
             parser.set_language(&grammar(language)).unwrap();
             black_box(parser.parse(code, None));
         });
+        let mut parsers: Vec<tree_sitter::Parser> =
+            [Language::Python, Language::TypeScript, Language::JavaScript]
+                .into_iter()
+                .map(|language| {
+                    let mut parser = tree_sitter::Parser::new();
+                    parser.set_language(&grammar(language)).unwrap();
+                    parser
+                })
+                .collect();
+        let reused = per_unit(&units, budget, |_, code, language| {
+            let parser = &mut parsers[language as usize];
+            black_box(parser.parse(code, None));
+        });
+        println!(
+            "{label}: parse with a reused parser {:.1} us/unit",
+            reused * 1e6
+        );
         println!(
             "{label}: {} units; tree-sitter parse (baseline) {:.1} us/unit",
             units.len(),
