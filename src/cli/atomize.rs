@@ -62,7 +62,8 @@ pub fn run(args: AtomizeArgs) -> anyhow::Result<ExitCode> {
     let seconds = started.elapsed().as_secs_f64();
     let shown_files: Vec<&AtomizedFile> = shown.iter().map(|&i| &files[i]).collect();
     let summary = summarize(&shown_files, seconds);
-    let mut out = std::io::stdout().lock();
+    // Stdout is line-buffered; pretty JSON has many lines.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let value = json!({
             "files": shown_files.iter().map(|f| file_json(f, &contexts)).collect::<Vec<_>>(),
@@ -73,6 +74,7 @@ pub fn run(args: AtomizeArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_table(&mut out, &shown_files, &summary)?;
     }
+    out.flush()?;
     let errors = shown_files.iter().any(|f| f.has_errors());
     Ok(if errors {
         ExitCode::from(1)

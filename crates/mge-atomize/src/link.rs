@@ -143,6 +143,8 @@ pub struct PlanIndex<'a> {
 
 /// Maximum re-export chain followed before giving up (cycles are also cut by this bound).
 const MAX_CHAIN: usize = 16;
+/// Deepest level at which wildcard imports (`from x import *`, `export *`) are searched.
+const MAX_WILDCARD_DEPTH: usize = 3;
 
 impl<'a> PlanIndex<'a> {
     /// Indexes the atomized files of a whole plan (paths project-relative, `/`-separated): a
@@ -289,7 +291,14 @@ impl<'a> PlanIndex<'a> {
                 other => other,
             };
         }
-        for b in &self.wildcards[file] {
+        // Wildcard imports are followed only a few levels: chains of `import *` can branch and
+        // loop, and deeper ones do not occur in practice.
+        let wildcards: &[&ImportBinding] = if depth <= MAX_WILDCARD_DEPTH {
+            &self.wildcards[file]
+        } else {
+            &[]
+        };
+        for b in wildcards {
             if let Some(target) = self.module_file(file, &b.module) {
                 if let r @ Resolution::Plan { .. } =
                     self.resolve_export(target, name, attrs, depth + 1)
