@@ -1,6 +1,7 @@
 //! Command-line entry point: arguments are parsed here (stage one) and turned into library calls
 //! by one module per subcommand (stage two).
 
+mod ab;
 mod plan;
 mod run;
 mod store;
@@ -31,6 +32,9 @@ pub struct StoreArgs {
     /// Database URL: `sqlite://PATH` (created on first use) or `postgres://...`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// Do not apply pending migrations when opening the store.
+    #[arg(long, global = true)]
+    pub no_migrate: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +49,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run a failed task again.
     Retry(run::RetryArgs),
+    /// Compare execution modes on plans: seeded paired runs, test precision, cost, t-tests.
+    Ab(ab::AbArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -65,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(cmd) => store::run(cmd, &cli.store),
         Command::Run(args) => run::run(args, &cli.store),
         Command::Retry(args) => run::retry(args, &cli.store),
+        Command::Ab(args) => ab::run(args, &cli.store),
     };
     match result {
         Ok(code) => code,

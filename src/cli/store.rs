@@ -12,6 +12,9 @@ use super::StoreArgs;
 /// Opens the store and brings its schema up to date.
 pub async fn open_migrated(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
     let store = open(args).await?;
+    if args.no_migrate {
+        return Ok(store);
+    }
     store
         .migrate_up()
         .await

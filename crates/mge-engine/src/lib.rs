@@ -13,11 +13,13 @@ pub mod run;
 pub mod scheduler;
 mod strategy;
 mod syntax;
+mod v2;
 
 pub use events::{Event, EventSink};
 pub use mvp::MvpStrategy;
 pub use run::{Engine, RunOptions, RunSummary};
 pub use strategy::{ExecutionStrategy, UnitPlan, UnitResult};
+pub use v2::V2Strategy;
 
 /// Errors of the engine. Store and generator failures keep their own message, which names the
 /// entity that failed.

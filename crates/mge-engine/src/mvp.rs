@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use mge_core::{ExecutionMode, TaskStatus};
 use mge_generate::{GenerationRequest, UnitKind};
 use mge_plan::Task;
-use mge_store::{Outcome, StoredTask};
+use mge_store::{HistoryEvent, Outcome, StoredTask};
 
 use crate::run::{RunContext, ATTEMPT_FINISHED};
 use crate::scheduler::{Schedule, UnitEnd};
@@ -58,6 +58,9 @@ impl ExecutionStrategy for MvpStrategy {
 
     async fn execute_unit(&self, run: &RunContext, unit: usize) -> Result<UnitResult> {
         let (stored, task) = task_pair(run, unit);
+        // A task still `running` when this invocation started was interrupted: a subtask that
+        // already failed in that execution decides it, as it would have without the interruption.
+        let interrupted = stored.status == TaskStatus::Running;
         let attempt = run
             .store
             .set_task_status(stored.task_id, TaskStatus::Running, &Outcome::none())
@@ -86,11 +89,20 @@ impl ExecutionStrategy for MvpStrategy {
                 code.push_str(sub.code.as_deref().unwrap_or(""));
                 continue;
             }
+            if interrupted && sub.status == TaskStatus::Failed {
+                code.push_str(sub.code.as_deref().unwrap_or(""));
+                failure = Some(
+                    sub.error
+                        .clone()
+                        .unwrap_or_else(|| format!("{}/{}: failed", task.key, sub.number)),
+                );
+                break;
+            }
             // Attempts that finished before: the draw index of this generation.
             let finished = sub.attempts - i32::from(sub.status == TaskStatus::Running);
             let draw = (finished.max(0) + 1) as u32;
             run.store
-                .set_subtask_result(sub.subtask_id, TaskStatus::Running, &Outcome::none())
+                .set_subtask_result(sub.subtask_id, TaskStatus::Running, &Outcome::none(), None)
                 .await?;
             let expected = match (&reference, spec.lines) {
                 (Some(text), Some((start, end))) => Some(line_range(text, start, end)),
@@ -129,6 +141,7 @@ impl ExecutionStrategy for MvpStrategy {
                             sub.subtask_id,
                             TaskStatus::Failed,
                             &Outcome::error(&error),
+                            None,
                         )
                         .await?;
                     failure = Some(error);
@@ -136,10 +149,11 @@ impl ExecutionStrategy for MvpStrategy {
                 }
             };
             let error = subtask_syntax_error(task, &code, &response.code, i + 1 == count);
-            run.record(
-                Some(stored.task_id),
-                ATTEMPT_FINISHED,
-                serde_json::json!({
+            let event = HistoryEvent {
+                plan: run.plan_id(),
+                task: Some(stored.task_id),
+                event: ATTEMPT_FINISHED.to_string(),
+                details: serde_json::json!({
                     "unit": request.unit_id,
                     "draw": draw,
                     "ok": error.is_none(),
@@ -151,8 +165,7 @@ impl ExecutionStrategy for MvpStrategy {
                     "model": response.model,
                     "faults_injected": response.injected_faults.len(),
                 }),
-            )
-            .await?;
+            };
             let outcome = Outcome {
                 code: Some(response.code.clone()),
                 error: error.clone(),
@@ -162,9 +175,12 @@ impl ExecutionStrategy for MvpStrategy {
             } else {
                 TaskStatus::Failed
             };
-            run.store
-                .set_subtask_result(sub.subtask_id, status, &outcome)
+            // The subtask's result and its history row commit together.
+            let (_, seq) = run
+                .store
+                .set_subtask_result(sub.subtask_id, status, &outcome, Some(&event))
                 .await?;
+            run.report(seq.expect("event written"), event);
             code.push_str(&response.code);
             if let Some(error) = error {
                 failure = Some(error);

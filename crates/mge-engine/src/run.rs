@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::{Event, EventSink};
 use crate::scheduler::{self, Barrier, Hooks, UnitEnd};
 use crate::strategy::ExecutionStrategy;
-use crate::{output, EngineError, MvpStrategy, Result};
+use crate::{output, EngineError, MvpStrategy, Result, V2Strategy};
 
 /// History event that starts a run; its details are the [`RunOptions`], read back on resume.
 pub const RUN_STARTED: &str = "run_started";
@@ -103,6 +103,18 @@ impl RunContext {
             details,
         });
         Ok(seq)
+    }
+}
+
+impl RunContext {
+    /// Reports an event whose history row was written with a state change.
+    pub fn report(&self, seq: i64, event: mge_store::HistoryEvent) {
+        self.events.send(Event {
+            seq,
+            plan_id: event.plan,
+            event: event.event,
+            details: event.details,
+        });
     }
 }
 
@@ -281,9 +293,11 @@ impl Engine {
 
     fn strategy(&self, mode: ExecutionMode) -> Arc<dyn ExecutionStrategy> {
         match mode {
-            ExecutionMode::Mvp => Arc::new(MvpStrategy::default()),
-            // V2 and hybrid land with the atom strategy; until then they run as MVP.
-            ExecutionMode::V2Atoms | ExecutionMode::Hybrid => Arc::new(MvpStrategy::default()),
+            ExecutionMode::Mvp => Arc::new(MvpStrategy),
+            ExecutionMode::V2Atoms => Arc::new(V2Strategy::default()),
+            // Hybrid (V2 per task with MVP fallback) arrives with dual mode; until then it runs
+            // as V2.
+            ExecutionMode::Hybrid => Arc::new(V2Strategy::default()),
         }
     }
 
@@ -353,6 +367,12 @@ impl Engine {
         };
         self.store.set_plan_status(ctx.plan_id(), status).await?;
         let mut summary = summarize(&ctx, &report.ends).await?;
+        if let Some([units, succeeded, failed, blocked]) = strategy.unit_counts(&ctx).await? {
+            summary.units = units;
+            summary.succeeded = succeeded;
+            summary.failed = failed;
+            summary.blocked = blocked;
+        }
         summary.wall_seconds = started.elapsed().as_secs_f64();
         summary.max_concurrency = report.max_concurrency;
         summary.stopped = stopped;

@@ -49,6 +49,12 @@ pub trait ExecutionStrategy: Send + Sync {
     /// Records that `unit` will not run because `cause` failed or was blocked.
     async fn mark_blocked(&self, run: &RunContext, unit: usize, cause: usize) -> Result<()>;
 
+    /// Final counts `(units, succeeded, failed, blocked)` when the strategy's units are finer
+    /// than its scheduling units (V2 counts atoms; a cycle is scheduled as one unit).
+    async fn unit_counts(&self, _run: &RunContext) -> Result<Option<[usize; 4]>> {
+        Ok(None)
+    }
+
     /// The generated files of the plan, by target path (files of units that never produced code
     /// are absent).
     async fn assemble(&self, run: &RunContext) -> Result<Vec<(String, String)>>;

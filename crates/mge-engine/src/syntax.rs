@@ -22,14 +22,9 @@ pub fn check_prefix(path: &str, language: Language, code: &str) -> Option<String
     if language == Language::Python {
         return Some(error);
     }
-    let mut closed = code.to_string();
-    for _ in 0..4 {
-        closed.push_str("\n}");
-        if check(path, language, &closed).is_none() {
-            return None;
-        }
-    }
-    Some(error)
+    let closes_cleanly =
+        (1..=4).any(|n| check(path, language, &format!("{code}{}", "\n}".repeat(n))).is_none());
+    (!closes_cleanly).then_some(error)
 }
 
 #[cfg(test)]

@@ -35,15 +35,15 @@ pub use error::{ConstraintKind, Result, StoreError};
 pub use inspect::Backend;
 pub use migrate::MigrationStatus;
 pub use mvp::{
-    HistoryEntry, MilestoneId, Outcome, PhaseId, PlanSummary, StoredPhase, StoredPlan,
-    StoredSubtask, StoredTask, SubtaskId,
+    HistoryEntry, HistoryEvent, MilestoneId, Outcome, PhaseId, PlanSummary, StoredPhase,
+    StoredPlan, StoredSubtask, StoredTask, SubtaskId,
 };
 pub use postgres::{redact_url, PgStore};
 pub use sqlite::SqliteStore;
 pub use v2::{
     AtomAttemptFinish, NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
     NewValidationResult, NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph, StoredReview,
-    StoredValidationResult, StoredWave,
+    StoredValidationResult, StoredWave, V2Metrics,
 };
 
 /// Version of the MVP baseline migration.
@@ -149,13 +149,15 @@ pub trait Store: Send + Sync {
         outcome: &Outcome,
     ) -> Result<i32>;
     /// Sets a subtask's status and result. Entering `running` starts a new attempt; returns the
-    /// attempt count.
+    /// attempt count and, when `event` is given, the id of the history row appended in the same
+    /// transaction (so the change and its report are never separated by a crash).
     async fn set_subtask_result(
         &self,
         subtask: SubtaskId,
         status: TaskStatus,
         outcome: &Outcome,
-    ) -> Result<i32>;
+        event: Option<&HistoryEvent>,
+    ) -> Result<(i32, Option<i64>)>;
     /// Appends an audit row; returns its id (increasing).
     async fn append_history(
         &self,
@@ -203,6 +205,11 @@ pub trait Store: Send + Sync {
         reason: &str,
     ) -> Result<i64>;
     async fn execution_mode(&self, plan: PlanId) -> Result<ExecutionMode>;
+    /// Records how long atomizing the plan took.
+    async fn record_atomization_time(&self, plan: PlanId, seconds: f64) -> Result<()>;
+    /// The plan's V2 metrics: atom count and mean lines (maintained by `insert_atoms`),
+    /// atomization and graph build times.
+    async fn load_v2_metrics(&self, plan: PlanId) -> Result<V2Metrics>;
     async fn insert_validation_results(
         &self,
         plan: PlanId,
@@ -217,8 +224,13 @@ pub trait Store: Send + Sync {
     /// `attempts = attempt_number`, in one transaction.
     async fn start_atom_attempt(&self, attempt: &NewAtomRetry) -> Result<uuid::Uuid>;
     /// Completes an attempt started with [`Store::start_atom_attempt`] and records its result
-    /// on the atom, in one transaction.
-    async fn finish_atom_attempt(&self, finish: &AtomAttemptFinish) -> Result<()>;
+    /// on the atom, with the history row `event` when given, in one transaction; returns that
+    /// row's id.
+    async fn finish_atom_attempt(
+        &self,
+        finish: &AtomAttemptFinish,
+        event: Option<&HistoryEvent>,
+    ) -> Result<Option<i64>>;
     /// Sets an atom's status and last error (`None` clears it).
     async fn set_atom_status(
         &self,
@@ -313,8 +325,9 @@ macro_rules! forward_store {
                 subtask: $crate::SubtaskId,
                 status: mge_core::TaskStatus,
                 outcome: &$crate::Outcome,
-            ) -> $crate::Result<i32> {
-                mvp::set_subtask_result(&self.pool, subtask, status, outcome).await
+                event: Option<&$crate::HistoryEvent>,
+            ) -> $crate::Result<(i32, Option<i64>)> {
+                mvp::set_subtask_result(&self.pool, subtask, status, outcome, event).await
             }
             async fn append_history(
                 &self,
@@ -392,6 +405,19 @@ macro_rules! forward_store {
             ) -> $crate::Result<mge_core::ExecutionMode> {
                 v2::execution_mode(&self.pool, plan).await
             }
+            async fn record_atomization_time(
+                &self,
+                plan: mge_core::PlanId,
+                seconds: f64,
+            ) -> $crate::Result<()> {
+                v2::record_atomization_time(&self.pool, plan, seconds).await
+            }
+            async fn load_v2_metrics(
+                &self,
+                plan: mge_core::PlanId,
+            ) -> $crate::Result<$crate::V2Metrics> {
+                v2::load_v2_metrics(&self.pool, plan).await
+            }
             async fn insert_validation_results(
                 &self,
                 plan: mge_core::PlanId,
@@ -426,8 +452,9 @@ macro_rules! forward_store {
             async fn finish_atom_attempt(
                 &self,
                 finish: &$crate::AtomAttemptFinish,
-            ) -> $crate::Result<()> {
-                v2::finish_atom_attempt(&self.pool, finish).await
+                event: Option<&$crate::HistoryEvent>,
+            ) -> $crate::Result<Option<i64>> {
+                v2::finish_atom_attempt(&self.pool, finish, event).await
             }
             async fn set_atom_status(
                 &self,

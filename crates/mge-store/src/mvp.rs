@@ -108,6 +108,15 @@ pub struct HistoryEntry {
     pub created_at: DateTime<Utc>,
 }
 
+/// A history row to append in the same transaction as a state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub plan: PlanId,
+    pub task: Option<TaskId>,
+    pub event: String,
+    pub details: serde_json::Value,
+}
+
 /// What a status change records besides the status.
 ///
 /// `code` replaces the stored code when it is `Some` and keeps it otherwise; `error` always

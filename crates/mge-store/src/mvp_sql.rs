@@ -368,8 +368,13 @@ macro_rules! mvp_ops {
             subtask: SubtaskId,
             status: TaskStatus,
             outcome: &Outcome,
-        ) -> Result<i32> {
+            event: Option<&$crate::HistoryEvent>,
+        ) -> Result<(i32, Option<i64>)> {
             let fx = StatusEffects::of(status);
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting result of", "subtask", subtask))?;
             let row = sqlx::query(
                 "UPDATE masterplan_subtasks SET status = $2, attempts = attempts + $3, \
                  code = COALESCE($4, code), error = $5, updated_at = $6 \
@@ -381,11 +386,19 @@ macro_rules! mvp_ops {
             .bind(outcome.code.as_deref())
             .bind(outcome.error.as_deref())
             .bind(fx.at)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db_err("setting result of", "subtask", subtask))?
             .ok_or_else(|| StoreError::not_found("subtask", subtask))?;
-            col(&row, "attempts", "subtask", &subtask)
+            let attempts = col(&row, "attempts", "subtask", &subtask)?;
+            let seq = match event {
+                Some(e) => Some(insert_history(&mut tx, e.plan, e.task, &e.event, &e.details, fx.at).await?),
+                None => None,
+            };
+            tx.commit()
+                .await
+                .map_err(db_err("committing result of", "subtask", subtask))?;
+            Ok((attempts, seq))
         }
 
         pub(crate) async fn load_plan(pool: &Pool<$db>, plan_id: PlanId) -> Result<StoredPlan> {

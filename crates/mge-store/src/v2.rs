@@ -209,3 +209,13 @@ pub struct StoredReview {
     pub queued_at: DateTime<Utc>,
     pub reviewed_at: Option<DateTime<Utc>>,
 }
+
+/// A plan's V2 metrics (columns of `masterplans` added by migration 0002).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct V2Metrics {
+    pub total_atoms: i32,
+    /// Mean lines per atom.
+    pub avg_atom_loc: f64,
+    pub atomization_time_seconds: Option<f64>,
+    pub graph_build_time_seconds: Option<f64>,
+}

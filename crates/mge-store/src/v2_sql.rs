@@ -27,7 +27,7 @@ macro_rules! v2_ops {
         use $crate::v2::{
             AtomAttemptFinish, NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
             NewValidationResult, NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph,
-            StoredReview, StoredValidationResult, StoredWave,
+            StoredReview, StoredValidationResult, StoredWave, V2Metrics,
         };
         use $crate::value::{now, parse_text, rows_per_statement, DbUuid};
         use $crate::{ConstraintKind, Result, StoreError};
@@ -76,23 +76,32 @@ macro_rules! v2_ops {
                     .push_bind(at);
             })
             .await?;
-            refresh_atom_totals(&mut tx, plan).await?;
+            add_to_atom_totals(&mut tx, plan, atoms).await?;
             tx.commit()
                 .await
                 .map_err(db_err("committing atoms of", "plan", plan))?;
             Ok(())
         }
 
-        /// Recomputes the plan's V2 atom metrics from its atoms.
-        async fn refresh_atom_totals(conn: &mut DbConn, plan: PlanId) -> Result<()> {
+        /// Folds a batch of new atoms into the plan's V2 atom metrics (count and mean lines per
+        /// atom) without rescanning the plan's earlier atoms.
+        async fn add_to_atom_totals(conn: &mut DbConn, plan: PlanId, atoms: &[NewAtom]) -> Result<()> {
+            let count = atoms.len() as i32;
+            let lines: f64 = atoms
+                .iter()
+                .map(|a| f64::from(a.end_line - a.start_line + 1))
+                .sum();
             let done = sqlx::query(
                 "UPDATE masterplans SET \
-                 v2_total_atoms = (SELECT COUNT(*) FROM atomic_units WHERE masterplan_id = $1), \
-                 v2_avg_atom_loc = COALESCE((SELECT AVG(end_line - start_line + 1.0) \
-                     FROM atomic_units WHERE masterplan_id = $1), 0.0) \
+                 v2_total_atoms = COALESCE(v2_total_atoms, 0) + $2, \
+                 v2_avg_atom_loc = CASE WHEN COALESCE(v2_total_atoms, 0) + $2 = 0 THEN 0.0 \
+                     ELSE (COALESCE(v2_avg_atom_loc, 0.0) * COALESCE(v2_total_atoms, 0) + $3) \
+                          / (COALESCE(v2_total_atoms, 0) + $2) END \
                  WHERE masterplan_id = $1",
             )
             .bind(DbUuid(plan))
+            .bind(count)
+            .bind(lines)
             .execute(&mut *conn)
             .await
             .map_err(db_err("updating atom metrics of", "plan", plan))?;
@@ -332,7 +341,8 @@ macro_rules! v2_ops {
         pub(crate) async fn finish_atom_attempt(
             pool: &Pool<$db>,
             finish: &AtomAttemptFinish,
-        ) -> Result<()> {
+            event: Option<&$crate::HistoryEvent>,
+        ) -> Result<Option<i64>> {
             let at = now();
             let atom = finish.atom_id;
             let attempt = format!("{atom} attempt {}", finish.attempt_number);
@@ -383,9 +393,14 @@ macro_rules! v2_ops {
             if done.rows_affected() == 0 {
                 return Err(StoreError::not_found("atom", atom));
             }
+            let seq = match event {
+                Some(e) => Some(insert_history(&mut tx, e.plan, e.task, &e.event, &e.details, at).await?),
+                None => None,
+            };
             tx.commit()
                 .await
-                .map_err(db_err("committing", "attempt of atom", &attempt))
+                .map_err(db_err("committing", "attempt of atom", &attempt))?;
+            Ok(seq)
         }
 
         pub(crate) async fn set_atom_status(
@@ -678,6 +693,44 @@ macro_rules! v2_ops {
                 .ok_or_else(|| StoreError::not_found("plan", plan))?;
             let mode: Option<String> = col(&row, "execution_mode", "plan", &plan)?;
             parse_text(mode.as_deref().unwrap_or("mvp"), "plan", plan, "execution_mode")
+        }
+
+        pub(crate) async fn record_atomization_time(
+            pool: &Pool<$db>,
+            plan: PlanId,
+            seconds: f64,
+        ) -> Result<()> {
+            let done = sqlx::query(
+                "UPDATE masterplans SET v2_atomization_time_seconds = $2 WHERE masterplan_id = $1",
+            )
+            .bind(DbUuid(plan))
+            .bind(seconds)
+            .execute(pool)
+            .await
+            .map_err(db_err("recording atomization time of", "plan", plan))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("plan", plan));
+            }
+            Ok(())
+        }
+
+        pub(crate) async fn load_v2_metrics(pool: &Pool<$db>, plan: PlanId) -> Result<V2Metrics> {
+            let r = sqlx::query(
+                "SELECT v2_total_atoms, v2_avg_atom_loc, v2_atomization_time_seconds, \
+                 v2_graph_build_time_seconds FROM masterplans WHERE masterplan_id = $1",
+            )
+            .bind(DbUuid(plan))
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err("loading V2 metrics of", "plan", plan))?
+            .ok_or_else(|| StoreError::not_found("plan", plan))?;
+            let e = "plan";
+            Ok(V2Metrics {
+                total_atoms: col::<Option<i32>>(&r, "v2_total_atoms", e, &plan)?.unwrap_or(0),
+                avg_atom_loc: col::<Option<f64>>(&r, "v2_avg_atom_loc", e, &plan)?.unwrap_or(0.0),
+                atomization_time_seconds: col(&r, "v2_atomization_time_seconds", e, &plan)?,
+                graph_build_time_seconds: col(&r, "v2_graph_build_time_seconds", e, &plan)?,
+            })
         }
 
         pub(crate) async fn insert_validation_results(

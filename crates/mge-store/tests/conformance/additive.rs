@@ -102,6 +102,7 @@ pub async fn check(store: &dyn Store) {
             stored.tasks[0].subtasks[0].subtask_id,
             TaskStatus::Succeeded,
             &Outcome::code("import os\n"),
+            None,
         )
         .await
         .unwrap();

@@ -243,17 +243,22 @@ async fn task_and_subtask_status_changes_count_attempts(store: &dyn Store) {
 
     assert_eq!(
         store
-            .set_subtask_result(subtask, TaskStatus::Running, &Outcome::none())
+            .set_subtask_result(subtask, TaskStatus::Running, &Outcome::none(), None)
             .await
             .unwrap(),
-        1
+        (1, None)
     );
     assert_eq!(
         store
-            .set_subtask_result(subtask, TaskStatus::Succeeded, &Outcome::code("x = 1\n"))
+            .set_subtask_result(
+                subtask,
+                TaskStatus::Succeeded,
+                &Outcome::code("x = 1\n"),
+                None
+            )
             .await
             .unwrap(),
-        1
+        (1, None)
     );
     store
         .set_plan_status(id, TaskStatus::Running)
@@ -350,7 +355,7 @@ async fn missing_rows_are_not_found(store: &dyn Store) {
         .unwrap_err();
     assert_eq!(err.to_string(), format!("task {ghost} not found"));
     let err = store
-        .set_subtask_result(ghost, TaskStatus::Failed, &Outcome::none())
+        .set_subtask_result(ghost, TaskStatus::Failed, &Outcome::none(), None)
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -399,6 +404,24 @@ async fn atoms_and_dependencies_round_trip_in_batches(store: &dyn Store) {
             && a.attempts == 0
             && a.wave_number.is_none()
             && !a.needs_human_review));
+
+    // Metrics are folded in batch by batch: a second batch updates count and mean.
+    let metrics = store.load_v2_metrics(id).await.unwrap();
+    assert_eq!((metrics.total_atoms, metrics.avg_atom_loc), (3000, 10.0));
+    let mut longer = sample_atoms(&stored, 1).remove(0);
+    longer.id = Uuid::new_v4();
+    longer.atom_key = "long".to_string();
+    longer.atom_number = 1000;
+    longer.end_line = longer.start_line + 3009;
+    store.insert_atoms(id, &[longer]).await.unwrap();
+    store.record_atomization_time(id, 1.25).await.unwrap();
+    let metrics = store.load_v2_metrics(id).await.unwrap();
+    assert_eq!(metrics.total_atoms, 3001);
+    assert!((metrics.avg_atom_loc - 11.0).abs() < 1e-9, "{metrics:?}");
+    assert_eq!(metrics.atomization_time_seconds, Some(1.25));
+    assert_eq!(metrics.graph_build_time_seconds, None);
+    let loaded_all = store.load_atoms(id).await.unwrap();
+    assert_eq!(loaded_all.len(), 3001);
 
     let mut expected = deps.clone();
     expected.sort_by_key(|d| (d.from_atom, d.to_atom));
@@ -747,14 +770,17 @@ async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store) {
     assert_eq!((running.status, running.attempts), (AtomStatus::Running, 1));
     assert!(running.started_at.is_some() && running.completed_at.is_none());
     store
-        .finish_atom_attempt(&finish(1, AtomStatus::Running, Some("bad indent at 2:1")))
+        .finish_atom_attempt(
+            &finish(1, AtomStatus::Running, Some("bad indent at 2:1")),
+            None,
+        )
         .await
         .unwrap();
     let err = store.start_atom_attempt(&start(1)).await.unwrap_err();
     assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique), "{err}");
     store.start_atom_attempt(&start(2)).await.unwrap();
     store
-        .finish_atom_attempt(&finish(2, AtomStatus::Succeeded, None))
+        .finish_atom_attempt(&finish(2, AtomStatus::Succeeded, None), None)
         .await
         .unwrap();
 
@@ -809,7 +835,7 @@ async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store) {
         .unwrap_err()
         .is_not_found());
     let err = store
-        .finish_atom_attempt(&finish(9, AtomStatus::Failed, None))
+        .finish_atom_attempt(&finish(9, AtomStatus::Failed, None), None)
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -833,6 +859,7 @@ async fn mvp_path_works_at_version_0001(store: &dyn Store) {
             stored.tasks[0].subtasks[0].subtask_id,
             TaskStatus::Succeeded,
             &Outcome::code("x"),
+            None,
         )
         .await
         .unwrap();

@@ -1,0 +1,219 @@
+//! One atom's life: generate, check in place, retry with the errors as feedback at the next
+//! temperature, up to the attempt limit. Every attempt is persisted before it is reported, under
+//! a fresh attempt number; the generator's draw index counts only finished attempts, so a resumed
+//! run regenerates an interrupted attempt exactly as the uninterrupted run would have.
+
+use std::collections::HashMap;
+
+use mge_core::{AtomId, AtomStatus};
+use mge_generate::{GenerationRequest, UnitKind};
+use mge_store::{AtomAttemptFinish, HistoryEvent, NewAtomRetry};
+
+use super::Prepared;
+use crate::run::{RunContext, ATTEMPT_FINISHED};
+use crate::{syntax, Result};
+
+/// `error_type` of an attempt that has started and not finished.
+pub const ATTEMPT_RUNNING: &str = "running";
+/// `error_type` of an attempt whose code passed.
+pub const ATTEMPT_OK: &str = "ok";
+
+pub struct AtomOutcome {
+    pub succeeded: bool,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Result<AtomOutcome> {
+    let atom = &prepared.atoms[index];
+    let history = run.store.load_atom_retries(atom.id).await?;
+    let mut finished = history
+        .iter()
+        .filter(|r| r.retry.error_type.as_deref() != Some(ATTEMPT_RUNNING))
+        .count() as u32;
+    let mut number = history
+        .iter()
+        .map(|r| r.retry.attempt_number)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut feedback: Option<String> = history
+        .iter()
+        .rfind(|r| {
+            !matches!(
+                r.retry.error_type.as_deref(),
+                Some(ATTEMPT_RUNNING) | Some(ATTEMPT_OK)
+            )
+        })
+        .and_then(|r| r.retry.error_message.clone())
+        .map(|e| feedback_prompt(&e));
+    run.record(
+        Some(atom.task_id),
+        "unit_started",
+        serde_json::json!({"unit": atom.key, "kind": "atom"}),
+    )
+    .await?;
+    let expected = prepared.sources[&atom.file][atom.start_byte..atom.end_byte].to_string();
+    let max_attempts = run.options.max_attempts.max(1);
+    let mut attempts = 0;
+    let mut last_error = None;
+    while finished < max_attempts {
+        let draw = finished + 1;
+        let temperature = run.options.temperature(draw);
+        run.store
+            .start_atom_attempt(&NewAtomRetry {
+                atom_id: atom.id,
+                attempt_number: number as i32,
+                error_message: None,
+                error_type: Some(ATTEMPT_RUNNING.to_string()),
+                validation_errors: None,
+                feedback_prompt: feedback.clone(),
+                temperature: Some(f64::from(temperature)),
+            })
+            .await?;
+        let request = GenerationRequest {
+            unit_id: atom.key.clone(),
+            unit_kind: UnitKind::Atom,
+            language: atom.language,
+            file_path: atom.file.clone(),
+            prompt: atom.description.clone(),
+            context: atom.context.clone(),
+            feedback: feedback.clone(),
+            temperature,
+            attempt: draw,
+            expected: Some(expected.clone()),
+        };
+        attempts += 1;
+        let (code, error, error_type, response) = match run.generator.generate(&request).await {
+            Ok(response) => {
+                let error = check_in_place(prepared, index, &response.code);
+                let kind = if error.is_some() {
+                    "syntax"
+                } else {
+                    ATTEMPT_OK
+                };
+                (Some(response.code.clone()), error, kind, Some(response))
+            }
+            Err(e) => (
+                None,
+                Some(format!("{}: generation failed: {e}", atom.key)),
+                "generation",
+                None,
+            ),
+        };
+        let ok = error.is_none();
+        let last = ok || draw >= max_attempts;
+        let status = match (ok, last) {
+            (true, _) => AtomStatus::Succeeded,
+            (false, true) => AtomStatus::Failed,
+            (false, false) => AtomStatus::Running,
+        };
+        let details = serde_json::json!({
+            "unit": atom.key,
+            "attempt": number,
+            "draw": draw,
+            "temperature": temperature,
+            "ok": ok,
+            "error": error,
+            "tokens_in": response.as_ref().map_or(0, |r| r.tokens_in),
+            "tokens_out": response.as_ref().map_or(0, |r| r.tokens_out),
+            "latency_seconds": response.as_ref().map_or(0.0, |r| r.latency.as_secs_f64()),
+            "cost_usd": response.as_ref().map_or(0.0, |r| r.cost_usd),
+            "model": response.as_ref().map(|r| r.model.clone()),
+            "faults_injected": response.as_ref().map_or(0, |r| r.injected_faults.len()),
+        });
+        // The attempt's result and its history row commit together.
+        let event = HistoryEvent {
+            plan: run.plan_id(),
+            task: Some(atom.task_id),
+            event: ATTEMPT_FINISHED.to_string(),
+            details,
+        };
+        let seq = run
+            .store
+            .finish_atom_attempt(
+                &AtomAttemptFinish {
+                    atom_id: atom.id,
+                    attempt_number: number as i32,
+                    status,
+                    code: code.clone(),
+                    error_message: error.clone(),
+                    error_type: error_type.to_string(),
+                    validation_errors: error.as_ref().map(|e| serde_json::json!([e])),
+                    llm_model: response.as_ref().map(|r| r.model.clone()),
+                    tokens_in: response.as_ref().map(|r| i64::from(r.tokens_in)),
+                    tokens_out: response.as_ref().map(|r| i64::from(r.tokens_out)),
+                    cost_usd: response.as_ref().map(|r| r.cost_usd),
+                },
+                Some(&event),
+            )
+            .await?;
+        run.report(seq.expect("event written"), event);
+        if ok {
+            run.record(
+                Some(atom.task_id),
+                "unit_succeeded",
+                serde_json::json!({"unit": atom.key, "kind": "atom", "attempts": draw}),
+            )
+            .await?;
+            return Ok(AtomOutcome {
+                succeeded: true,
+                attempts,
+                error: None,
+            });
+        }
+        finished += 1;
+        number += 1;
+        feedback = error.as_deref().map(feedback_prompt);
+        last_error = error;
+        if response.is_none() {
+            // The provider already retried what was transient; what is left is permanent.
+            break;
+        }
+    }
+    run.store
+        .set_atom_status(atom.id, AtomStatus::Failed, last_error.as_deref())
+        .await?;
+    run.record(
+        Some(atom.task_id),
+        "unit_failed",
+        serde_json::json!({"unit": atom.key, "kind": "atom", "error": last_error}),
+    )
+    .await?;
+    Ok(AtomOutcome {
+        succeeded: false,
+        attempts,
+        error: last_error,
+    })
+}
+
+/// The feedback a retry carries: what was wrong with the previous attempt.
+fn feedback_prompt(error: &str) -> String {
+    format!("The previous attempt was rejected by validation:\n{error}\nFix these errors.")
+}
+
+/// The atomic check: the generated code, put in place of the atom in the file's base source,
+/// must parse. The base parsed cleanly, so any error comes from the atom.
+pub fn check_in_place(prepared: &Prepared, index: usize, code: &str) -> Option<String> {
+    let atom = &prepared.atoms[index];
+    let source = &prepared.sources[&atom.file];
+    let mut text = String::with_capacity(source.len() + code.len());
+    text.push_str(&source[..atom.start_byte]);
+    text.push_str(code);
+    text.push_str(&source[atom.end_byte..]);
+    syntax::check(&atom.file, atom.language, &text)
+}
+
+/// The current code of every atom of the plan (`None`: not generated).
+pub async fn current_codes(
+    run: &RunContext,
+    _prepared: &Prepared,
+) -> Result<HashMap<AtomId, Option<String>>> {
+    Ok(run
+        .store
+        .load_atoms(run.plan_id())
+        .await?
+        .into_iter()
+        .map(|a| (a.atom.id, a.atom.code))
+        .collect())
+}

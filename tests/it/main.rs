@@ -1,0 +1,6 @@
+//! End-to-end tests of the `mge` binary: one test binary, one module per subject.
+
+mod common;
+mod kill_resume;
+mod plan_cli;
+mod run_fixtures;
