@@ -412,7 +412,7 @@ async fn atoms_and_dependencies_round_trip_in_batches(store: &dyn Store) {
     longer.id = Uuid::new_v4();
     longer.atom_key = "long".to_string();
     longer.atom_number = 1000;
-    longer.end_line = longer.start_line + 3009;
+    longer.end_line = longer.start_line + 3010;
     store.insert_atoms(id, &[longer]).await.unwrap();
     store.record_atomization_time(id, 1.25).await.unwrap();
     let metrics = store.load_v2_metrics(id).await.unwrap();
