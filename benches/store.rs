@@ -1,6 +1,6 @@
 //! Store throughput: persist a plan of 50 tasks and 200 subtasks with 10,000 atoms and 30,000
 //! atom dependencies, then read it all back, on SQLite and (when `DATABASE_URL` is set)
-//! Postgres. The baseline pair writes the same 1,000 atoms batched versus one row per call, so
+//! Postgres. The baseline pair writes the same 200 atoms batched versus one row per call, so
 //! the ratio of the two shows what batching buys on each backend.
 
 use std::path::PathBuf;
@@ -16,6 +16,8 @@ const TASKS: usize = 50;
 const SUBTASKS_PER_TASK: usize = 4;
 const ATOMS: usize = 10_000;
 const DEPENDENCIES: usize = 30_000;
+/// Atoms written per iteration by the batched / one-per-call baseline pair.
+const BASELINE_ATOMS: usize = 200;
 
 fn plan() -> Plan {
     let mut n = 0;
@@ -217,18 +219,18 @@ fn bench_store(c: &mut Criterion) {
             |bench| bench.iter(|| rt.block_on(persist_and_load(store, &plan))),
         );
 
-        // Baseline pair on a plan of its own: 1,000 atoms in one batch vs one call per atom.
+        // Baseline pair on a plan of its own: 200 atoms in one batch vs one call per atom.
         let id = rt
             .block_on(store.import_plan(&plan, "bench"))
             .expect("import");
         let stored = rt.block_on(store.load_plan(id)).expect("load");
         let mut offset = 0;
-        group.bench_function(format!("{}/atoms_1000_batched", b.name), |bench| {
+        group.bench_function(format!("{}/atoms_200_batched", b.name), |bench| {
             bench.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let batch = atoms(&stored, 1_000, offset);
-                    offset += 1_000;
+                    let batch = atoms(&stored, BASELINE_ATOMS, offset);
+                    offset += BASELINE_ATOMS;
                     let start = Instant::now();
                     rt.block_on(store.insert_atoms(id, &batch)).expect("insert");
                     total += start.elapsed();
@@ -236,12 +238,12 @@ fn bench_store(c: &mut Criterion) {
                 total
             })
         });
-        group.bench_function(format!("{}/atoms_1000_one_per_call", b.name), |bench| {
+        group.bench_function(format!("{}/atoms_200_one_per_call", b.name), |bench| {
             bench.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let batch = atoms(&stored, 1_000, offset);
-                    offset += 1_000;
+                    let batch = atoms(&stored, BASELINE_ATOMS, offset);
+                    offset += BASELINE_ATOMS;
                     let start = Instant::now();
                     for atom in batch.chunks(1) {
                         rt.block_on(store.insert_atoms(id, atom)).expect("insert");
