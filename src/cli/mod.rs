@@ -2,6 +2,8 @@
 //! by one module per subcommand (stage two).
 
 mod ab;
+mod atomize;
+mod graph;
 mod plan;
 mod run;
 mod store;
@@ -42,6 +44,10 @@ enum Command {
     /// Validate, import and show masterplans.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Cut files (or one task of a plan) into atoms and score them.
+    Atomize(atomize::AtomizeArgs),
+    /// Build a plan's atom dependency graph and print it (JSON, DOT or Mermaid).
+    Graph(graph::GraphArgs),
     /// Apply, revert or list database migrations.
     #[command(subcommand)]
     Migrate(store::MigrateCommand),
@@ -68,6 +74,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Plan(cmd) => plan::run(cmd, &cli.store),
+        Command::Atomize(args) => atomize::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Migrate(cmd) => store::run(cmd, &cli.store),
         Command::Run(args) => run::run(args, &cli.store),
         Command::Retry(args) => run::retry(args, &cli.store),

@@ -89,3 +89,48 @@ pub fn reference_code(plan: &Plan, target: &str) -> Result<Option<String>> {
             source: e,
         })
 }
+
+/// The source files of the reference solution that no task produces (package `__init__.py`
+/// re-exports, `index.ts` barrels, tests), as `(path, language, text)`: atomized for linking and
+/// context, never generated.
+pub fn support_sources(plan: &Plan) -> Result<Vec<(String, mge_core::Language, String)>> {
+    let Some(reference) = &plan.reference_dir else {
+        return Ok(Vec::new());
+    };
+    let targets: BTreeSet<&str> = plan.tasks().map(|t| t.target.as_str()).collect();
+    let mut out = Vec::new();
+    let mut stack = vec![reference.clone()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| EngineError::Reference {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+        for path in entries.flatten().map(|e| e.path()) {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                if !SKIPPED_DIRS.contains(&name) {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let rel = path
+                .strip_prefix(reference)
+                .expect("walk stays under the reference")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let Some(language) = mge_core::Language::from_path(&rel) else {
+                continue;
+            };
+            if targets.contains(rel.as_str()) {
+                continue;
+            }
+            let text = fs::read_to_string(&path).map_err(|e| EngineError::Reference {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            out.push((rel, language, text));
+        }
+    }
+    out.sort();
+    Ok(out)
+}

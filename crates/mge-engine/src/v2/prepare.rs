@@ -79,6 +79,12 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
         sources.insert(task.target.clone(), base);
         task_of_file.push((stored.task_id, stored.key.clone()));
     }
+    // Support files (re-exporting `__init__.py`, `index.ts`, tests) take part in linking and
+    // context, so imports through them resolve, but are never generated.
+    let task_files = files.len();
+    for (path, language, text) in output::support_sources(&run.plan.plan)? {
+        files.push(mge_atomize::atomize(&path, &text, language, &config));
+    }
     mge_atomize::rescore(&mut files, true);
     let linkage = mge_atomize::link(&files);
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "atomized");
@@ -86,7 +92,7 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
     // 2. The graph over all atoms.
     let graph_started = Instant::now();
     let mut nodes = Vec::new();
-    for file in &files {
+    for file in &files[..task_files] {
         for atom in &file.atoms {
             nodes.push(NodeSpec {
                 id: atom.id.clone(),
@@ -98,12 +104,22 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
             });
         }
     }
-    let references = linkage.links.iter().map(|l: &Link| IdReference {
-        from: l.provider.clone(),
-        to: l.dependent.clone(),
-        kind: l.kind,
-        symbol: l.symbol.clone(),
-    });
+    let generated: std::collections::HashSet<&str> = files[..task_files]
+        .iter()
+        .flat_map(|f| f.atoms.iter().map(|a| a.id.as_str()))
+        .collect();
+    let references = linkage
+        .links
+        .iter()
+        .filter(|l| {
+            generated.contains(l.provider.as_str()) && generated.contains(l.dependent.as_str())
+        })
+        .map(|l: &Link| IdReference {
+            from: l.provider.clone(),
+            to: l.dependent.clone(),
+            kind: l.kind,
+            symbol: l.symbol.clone(),
+        });
     let graph_error = |e: mge_graph::GraphError| EngineError::Plan {
         plan: plan_id,
         message: format!("dependency graph: {e}"),
