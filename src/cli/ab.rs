@@ -116,7 +116,7 @@ pub fn run(args: AbArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
                 r.plan, r.mode, r.fault_rate, r.seed
             );
         }))?;
-    let markdown = mge_ab::report::render_markdown(&report);
+    let markdown = mge_ab::markdown::render(&report);
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(dir) = &args.report {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -99,9 +99,13 @@ fn draw(
             .draw()?;
         for (i, (&mode, points)) in report.config.modes.iter().zip(&all).enumerate() {
             let color = MODE_COLORS[i % MODE_COLORS.len()];
+            // Earlier modes are drawn wider, so a mode whose line coincides with an earlier
+            // one still shows both colours.
+            let width = 2 + 2 * (report.config.modes.len() - 1 - i) as u32;
             chart
                 .draw_series(
-                    LineSeries::new(points.iter().copied(), color.stroke_width(2)).point_size(4),
+                    LineSeries::new(points.iter().copied(), color.stroke_width(width))
+                        .point_size(2 + width),
                 )?
                 .label(mode.as_str())
                 .legend(move |(x, y)| {

@@ -6,7 +6,7 @@
 //! (or on one shared store given by URL), writes the generated project, and runs the plan's
 //! `test_command` in it ([`precision`]). [`report::build`] turns the runs into per-plan and
 //! overall summaries per mode and into comparisons between modes (paired t-test where every seed
-//! has a run in both modes, Welch's t-test otherwise; [`stats`]). [`report::render_markdown`]
+//! has a run in both modes, Welch's t-test otherwise; [`stats`]). [`markdown::render`]
 //! and [`chart::render_svg`] present them.
 //!
 //! # `report.json`
@@ -30,6 +30,7 @@
 
 pub mod chart;
 pub mod experiment;
+pub mod markdown;
 pub mod precision;
 pub mod report;
 pub mod stats;
