@@ -274,25 +274,30 @@ impl<'a> Structure<'a> {
         let Some(tree) = parse(grammar, src) else {
             return;
         };
-        let mut refs: HashMap<(u32, u32), Vec<(&Reference, &str)>> = HashMap::new();
-        for a in &file.atoms {
-            for r in &a.references {
-                refs.entry((r.line, r.column))
-                    .or_default()
-                    .push((r, a.id.as_str()));
-            }
-        }
         for site in call_sites(grammar, &tree, src) {
             if site.has_splat || site.callee.first().is_some_and(|c| c == "super") {
                 continue;
             }
-            let Some(cands) = refs.get(&(site.line, site.col)) else {
-                continue;
-            };
-            let Some(&(r, atom_id)) = cands.iter().find(|(r, _)| matches_chain(r, &site.callee))
+            // Atomization may record a name once per atom: the call's name is the module-level
+            // one when its atom references it (locals and parameters are never references).
+            let Some(atom) = file
+                .atoms
+                .iter()
+                .find(|a| a.start_byte <= site.start_byte && site.start_byte < a.end_byte)
             else {
                 continue;
             };
+            let candidates = atom
+                .references
+                .iter()
+                .filter(|r| matches_chain(r, &site.callee));
+            let exact = candidates
+                .clone()
+                .find(|r| (r.line, r.column) == (site.line, site.col));
+            let Some(r) = exact.or_else(|| candidates.clone().next()) else {
+                continue;
+            };
+            let atom_id = atom.id.as_str();
             let Some(callee) = self.callee(fi, r, &site) else {
                 continue;
             };
@@ -438,4 +443,65 @@ fn arity_problem(c: &Callable, site: &CallSite, python: bool) -> Option<(&'stati
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mge_atomize::Config;
+
+    fn check(files: &[(&str, &str)]) -> Vec<String> {
+        let mut p = Project::new();
+        for (path, src) in files {
+            p.insert(*path, *src);
+        }
+        let atomized = p.atomize(&Config::default());
+        let paths: Vec<String> = files.iter().map(|(p, _)| p.to_string()).collect();
+        let r = check_component(&p, &atomized, &paths);
+        r.violations.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn python_arity_counts_defaults_star_args_keywords_and_receivers() {
+        let lib = "def f(a, b=1, *rest, key, flag=False, **extra):\n    return a\n\n\ndef g(a, /, b, *, c=0):\n    return a\n\n\nclass C:\n    def __init__(self, x, y=0):\n        self.x = x\n\n    def m(self, z):\n        return self.x + z\n\n    @staticmethod\n    def s(q):\n        return q\n\n    def use(self):\n        return self.m(1, 2)\n";
+        let user = "from .lib import C, f, g\n\n\ndef ok():\n    f(1, key=2)\n    f(1, 2, 3, 4, key=5, other=6)\n    g(1, 2)\n    g(1, b=2, c=3)\n    C(1)\n    C.s(1)\n    return f(*[1], **{})\n\n\ndef bad():\n    f(key=1)\n    g(1)\n    g(a=1, b=2)\n    C()\n    C(1, 2, 3)\n    C.s(1, 2)\n    f(1)\n";
+        let got = check(&[
+            ("pkg/__init__.py", ""),
+            ("pkg/lib.py", lib),
+            ("pkg/user.py", user),
+        ]);
+        expect_test::expect![[r#"
+            [
+                "pkg/lib.py:21:16: too_many_arguments: 'C.m' takes at most 1 positional argument(s) (z) but 2 were given",
+                "pkg/user.py:15:5: missing_argument: 'f' is missing argument 'a' (a, b=, *rest, key, flag=, **extra)",
+                "pkg/user.py:16:5: missing_argument: 'g' is missing argument 'b' (a, b, c=)",
+                "pkg/user.py:17:5: unexpected_keyword: 'g' has no parameter 'a' (a, b, c=)",
+                "pkg/user.py:18:5: missing_argument: 'C.__init__' is missing argument 'x' (x, y=)",
+                "pkg/user.py:19:5: too_many_arguments: 'C.__init__' takes at most 2 positional argument(s) (x, y=) but 3 were given",
+                "pkg/user.py:20:5: too_many_arguments: 'C.s' takes at most 1 positional argument(s) (q) but 2 were given",
+                "pkg/user.py:21:5: missing_argument: 'f' is missing argument 'key' (a, b=, *rest, key, flag=, **extra)",
+            ]
+        "#]]
+        .assert_debug_eq(&got);
+    }
+
+    #[test]
+    fn script_arity_counts_optional_default_and_rest_parameters() {
+        let lib = "export function f(a: number, b?: number, c: number = 1): number {\n  return a;\n}\n\nexport const r = (a: string, ...more: string[]): string => a;\n\nexport class K {\n  constructor(private x: number) {}\n  m(y: number): number {\n    return this.x + y;\n  }\n  n(): number {\n    return this.m(1, 2);\n  }\n}\n\nconst hidden = (): number => 1;\n";
+        let user = "import { f, r, K, hidden } from './lib.js';\n\nexport function use(): number {\n  f(1);\n  f(1, 2, 3);\n  r('a', 'b', 'c');\n  new K(1);\n  f();\n  f(1, 2, 3, 4);\n  new K();\n  return hidden();\n}\n";
+        let js = "/**\n * @param {number} a\n * @param {number} [b]\n */\nexport function j(a, b) {\n  return a + (b ?? 0);\n}\n\nexport function use() {\n  j(1);\n  j(1, 2, 3);\n  return j();\n}\n";
+        let got = check(&[("src/lib.ts", lib), ("src/user.ts", user), ("src/j.js", js)]);
+        expect_test::expect![[r#"
+            [
+                "src/j.js:11:3: too_many_arguments: 'j' takes at most 2 positional argument(s) (a, b=) but 3 were given",
+                "src/j.js:12:10: missing_argument: 'j' needs at least 1 argument(s) (a, b=) but 0 were given",
+                "src/lib.ts:13:12: too_many_arguments: 'K.m' takes at most 1 positional argument(s) (y) but 2 were given",
+                "src/user.ts:1:1: not_exported: 'hidden' is defined in src/lib.ts but not exported",
+                "src/user.ts:8:3: missing_argument: 'f' needs at least 1 argument(s) (a, b=, c=) but 0 were given",
+                "src/user.ts:9:3: too_many_arguments: 'f' takes at most 3 positional argument(s) (a, b=, c=) but 4 were given",
+                "src/user.ts:10:7: missing_argument: 'K.constructor' needs at least 1 argument(s) (x) but 0 were given",
+            ]
+        "#]]
+        .assert_debug_eq(&got);
+    }
 }

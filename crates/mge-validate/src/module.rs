@@ -157,13 +157,14 @@ fn structure(input: &ModuleInput, report: &mut ReportBuilder) -> bool {
         if accessor {
             continue;
         }
+        let line = first_code_line(input.source, a);
         for d in own {
             report.checked(1);
-            if let Some(first) = seen.insert(d, a.start_line) {
+            if let Some(first) = seen.insert(d, line) {
                 report.violation(
                     Violation::new(
                         path,
-                        a.start_line,
+                        line,
                         1,
                         codes::DUPLICATE_DEFINITION,
                         format!("'{d}' is defined again (first defined at line {first})"),
@@ -291,6 +292,57 @@ pub fn py_compile(
     Ok((found, out.isolation))
 }
 
+/// The first line of an atom that is not blank (atoms also hold the blank lines before them).
+fn first_code_line(source: &str, a: &mge_atomize::Atom) -> u32 {
+    let text = source.get(a.start_byte..a.end_byte).unwrap_or("");
+    let skipped = text.lines().take_while(|l| l.trim().is_empty()).count() as u32;
+    (a.start_line + skipped).min(a.end_line.max(a.start_line))
+}
+
 pub(crate) fn last_line(s: &str) -> &str {
     s.trim().lines().last().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(path: &'a str, source: &'a str, expected: &'a [String]) -> ModuleInput<'a> {
+        ModuleInput {
+            path,
+            language: Language::from_path(path).unwrap(),
+            source,
+            plan_files: &[],
+            expected_defines: expected,
+            context_names: &[],
+        }
+    }
+
+    #[test]
+    fn duplicates_missing_definitions_and_unresolved_names_are_reported() {
+        let src = "import os\n\n\ndef f():\n    return os.sep\n\n\ndef f():\n    return g()\n\n\nclass P:\n    @property\n    def v(self):\n        return 1\n\n    @v.setter\n    def v(self, x):\n        pass\n";
+        let expected = vec!["f".to_string(), "h".to_string()];
+        let r = check_module(&input("m.py", src, &expected));
+        expect_test::expect![[r#"
+            m.py:1:1: missing_definition: the module must define 'h' but does not
+            m.py:8:1: duplicate_definition: 'f' is defined again (first defined at line 4)
+            m.py:9:12: unresolved_name: name 'g' does not resolve: 'g' is neither defined nor imported in m.py
+        "#]]
+        .assert_eq(&r.feedback());
+        let ts = "export class A {\n  get x(): number { return 1; }\n  set x(v: number) { void v; }\n}\nexport function f(n: number): number;\nexport function f(n: string): string;\nexport function f(n: any): any { return n; }\n";
+        assert!(check_module(&input("a.ts", ts, &[])).passed);
+    }
+
+    #[test]
+    fn py_compile_catches_what_the_parser_accepts() {
+        let src = "def f():\n    return 1\n\n\nreturn f()\n";
+        let structural = check_module(&input("m.py", src, &[]));
+        assert!(structural.passed, "{:?}", structural.violations);
+        let r = validate_module(&input("m.py", src, &[]), &SandboxLimits::default()).unwrap();
+        expect_test::expect![[r#"
+            m.py:5:1: py_compile: SyntaxError: 'return' outside function
+        "#]]
+        .assert_eq(&r.feedback());
+        assert!(r.isolation.is_some());
+    }
 }

@@ -99,10 +99,12 @@ pub fn parse_unittest(output: &str, root: &str) -> Vec<TestFailure> {
             }
             if let Some(f) = python_frame(b, root) {
                 frames.push(f);
-            } else if !b.starts_with(' ') && !b.trim().is_empty() && !b.starts_with("-----") {
-                if !b.starts_with("Traceback") {
-                    message = b.trim().to_string();
-                }
+            } else if !b.starts_with(' ')
+                && !b.trim().is_empty()
+                && !b.starts_with("-----")
+                && !b.starts_with("Traceback")
+            {
+                message = b.trim().to_string();
             }
             j += 1;
         }

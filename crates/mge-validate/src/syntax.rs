@@ -86,7 +86,8 @@ impl Callable {
                     ParamKind::VarKeyword => "**",
                     _ => "",
                 };
-                format!("{mark}{}{}", p.name, if p.optional { "=" } else { "" })
+                let default = p.optional && mark.is_empty();
+                format!("{mark}{}{}", p.name, if default { "=" } else { "" })
             })
             .collect();
         parts.join(", ")
