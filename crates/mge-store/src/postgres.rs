@@ -26,6 +26,41 @@ pub(crate) mod v2 {
     crate::v2_sql::v2_ops!(sqlx::Postgres, crate::value::POSTGRES_MAX_BINDS);
 }
 
+/// Edges go in as one `INSERT ... SELECT FROM UNNEST(arrays)` per 50,000 edges: one small
+/// prepared statement instead of a 65,535-parameter one.
+pub(crate) async fn bulk_insert_dependencies(
+    conn: &mut sqlx::PgConnection,
+    plan: mge_core::PlanId,
+    deps: &[crate::NewAtomDependency],
+) -> Result<()> {
+    let at = crate::value::now();
+    for chunk in deps.chunks(50_000) {
+        let ids: Vec<uuid::Uuid> = chunk.iter().map(|_| uuid::Uuid::new_v4()).collect();
+        let from: Vec<uuid::Uuid> = chunk.iter().map(|d| d.from_atom).collect();
+        let to: Vec<uuid::Uuid> = chunk.iter().map(|d| d.to_atom).collect();
+        let kinds: Vec<&str> = chunk.iter().map(|d| d.kind.as_str()).collect();
+        let weights: Vec<f64> = chunk.iter().map(|d| d.weight).collect();
+        sqlx::query(
+            "INSERT INTO atom_dependencies (id, masterplan_id, from_atom_id, to_atom_id, \
+             dependency_type, weight, created_at) \
+             SELECT u.id, $1, u.from_atom, u.to_atom, u.kind, u.weight, $2 \
+             FROM UNNEST($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::float8[]) \
+                  AS u(id, from_atom, to_atom, kind, weight)",
+        )
+        .bind(plan)
+        .bind(at)
+        .bind(&ids)
+        .bind(&from)
+        .bind(&to)
+        .bind(&kinds)
+        .bind(&weights)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err("inserting", "atom dependencies of plan", plan))?;
+    }
+    Ok(())
+}
+
 impl PgStore {
     /// Connects to a `postgres://` URL.
     pub async fn connect(url: &str) -> Result<PgStore> {

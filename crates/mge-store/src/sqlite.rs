@@ -30,6 +30,15 @@ pub(crate) mod v2 {
     crate::v2_sql::v2_ops!(sqlx::Sqlite, crate::value::SQLITE_MAX_BINDS);
 }
 
+/// Edges go in as multi-row `INSERT`s under the bind-parameter limit.
+pub(crate) async fn bulk_insert_dependencies(
+    conn: &mut sqlx::SqliteConnection,
+    plan: mge_core::PlanId,
+    deps: &[crate::NewAtomDependency],
+) -> Result<()> {
+    v2::insert_dependency_rows(conn, plan, deps).await
+}
+
 impl SqliteStore {
     /// Connects to `sqlite://path?mode=rwc` (the file is created on first use with
     /// `mode=rwc`) or `sqlite::memory:`.

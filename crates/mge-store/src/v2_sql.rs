@@ -111,7 +111,18 @@ macro_rules! v2_ops {
             Ok(())
         }
 
+        /// Inserts edges through the backend's bulk path (`super::bulk_insert_dependencies`).
         async fn insert_dependencies(
+            conn: &mut DbConn,
+            plan: PlanId,
+            deps: &[NewAtomDependency],
+        ) -> Result<()> {
+            super::bulk_insert_dependencies(conn, plan, deps).await
+        }
+
+        /// Inserts edges with multi-row `INSERT`s.
+        #[allow(dead_code)] // Postgres has a faster bulk path.
+        pub(crate) async fn insert_dependency_rows(
             conn: &mut DbConn,
             plan: PlanId,
             deps: &[NewAtomDependency],
