@@ -14,7 +14,7 @@ use crate::model::{
     Atom, AtomKind, AtomizedFile, Config, Diagnostic, ImportBinding, RefKind, Reference, Severity,
 };
 use crate::parse::{first_syntax_error, parse, Grammar};
-use crate::symbols::{Fact, SymbolTable};
+use crate::symbols::{Definition, Fact, SymbolTable};
 use crate::{scope_js, scope_py};
 
 /// Trees deeper than this get a `deep_nesting` warning (the analysis itself is iterative).
@@ -266,7 +266,10 @@ fn build_atoms(
             g[i].defines.push(s.qualified.clone());
         }
     }
-    for d in table.module_defs.iter().chain(table.member_defs.iter()) {
+    let members = member_definers(&table.member_defs, |pos| {
+        is_constructor(&segs[locate(bounds, pos)].qualified)
+    });
+    for d in table.module_defs.iter().chain(members) {
         let a = &mut g[locate(bounds, d.pos)];
         if !a.defines.contains(&d.name) {
             a.defines.push(d.name.clone());
@@ -392,4 +395,41 @@ fn build_atoms(
             }
         })
         .collect()
+}
+
+/// The definitions of class members that count: a member declared in the class body (`#now;`,
+/// `hits = 0;`, `count: int = 0`) is defined by that declaration alone; a member only assigned
+/// through `self`/`this` is defined by the constructor's assignments (`__init__`,
+/// `constructor`), else by every method assigning it. Other assignments are plain uses.
+fn member_definers<'a>(
+    defs: &'a [Definition],
+    in_constructor: impl Fn(usize) -> bool + 'a,
+) -> impl Iterator<Item = &'a Definition> + 'a {
+    let mut declared: HashSet<&str> = HashSet::new();
+    let mut constructed: HashSet<&str> = HashSet::new();
+    for d in defs {
+        if !d.assigned {
+            declared.insert(&d.name);
+        } else if in_constructor(d.pos) {
+            constructed.insert(&d.name);
+        }
+    }
+    defs.iter().filter(move |d| {
+        if !d.assigned {
+            true
+        } else if declared.contains(d.name.as_str()) {
+            false
+        } else if constructed.contains(d.name.as_str()) {
+            in_constructor(d.pos)
+        } else {
+            true
+        }
+    })
+}
+
+/// Whether a qualified name (`Class.__init__`, `Class.constructor[2]`) is a constructor.
+fn is_constructor(qualified: &str) -> bool {
+    let name = qualified.split('[').next().unwrap_or(qualified);
+    let last = name.rsplit('.').next().unwrap_or(name);
+    last == "__init__" || last == "constructor"
 }

@@ -104,6 +104,22 @@ impl<'s, 't> Walker<'s, 't> {
             self.function(n, scope);
             return;
         }
+        if matches!(kind, "function_type" | "constructor_type") {
+            // `(row: number, col: number) => number`: the parameter names are bound in the type.
+            let q = self.t.scopes[scope].qualified.clone();
+            let inner = self.t.new_scope(scope, ScopeKind::Function, q);
+            self.push(n.child_by_field_name("return_type"), inner, Ctx::plain());
+            self.push(n.child_by_field_name("type"), inner, Ctx::plain());
+            if let Some(params) = n.child_by_field_name("parameters") {
+                self.parameters(params, inner);
+            }
+            self.push(
+                n.child_by_field_name("type_parameters"),
+                inner,
+                Ctx::plain(),
+            );
+            return;
+        }
         match kind {
             "comment"
             | "string_fragment"
@@ -567,7 +583,8 @@ impl<'s, 't> Walker<'s, 't> {
                     if let Some(pat) = pattern {
                         if is_property {
                             if let Some(class) = self.t.scopes[inner].self_class.clone() {
-                                self.t.member(&class, &self.name(pat), pat.start_byte());
+                                let member = self.name(pat);
+                                self.t.member(pat, inner, &class, &member);
                             }
                         }
                         self.stack.push((
@@ -656,7 +673,7 @@ impl<'s, 't> Walker<'s, 't> {
         let (base, attrs) = member_chain(self.src, l, "member_expression", "object", "property");
         if base.kind() == "this" && attrs.len() == 1 {
             if let Some(class) = self.t.scopes[scope].self_class.clone() {
-                self.t.member(&class, &attrs[0], l.start_byte());
+                self.t.member(l, scope, &class, &attrs[0]);
                 return;
             }
         }

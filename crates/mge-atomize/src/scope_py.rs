@@ -543,7 +543,7 @@ impl<'s, 't> Walker<'s, 't> {
                     let class = sc.self_class.clone().unwrap_or_default();
                     if ctx.binding {
                         if let Some(first) = attrs.first() {
-                            self.t.member(&class, first, n.start_byte());
+                            self.t.member(n, scope, &class, first);
                         }
                     } else {
                         let member = attrs[..1.min(attrs.len())].to_vec();

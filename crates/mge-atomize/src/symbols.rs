@@ -56,6 +56,9 @@ pub(crate) struct Usage {
 pub(crate) struct Definition {
     pub pos: usize,
     pub name: String,
+    /// A member assigned through `self`/`this` in a method rather than declared in the class
+    /// body: it defines the member only where no declaration does (see `member_definers`).
+    pub assigned: bool,
 }
 
 /// An import binding made at module level, before it is attached to an atom.
@@ -159,6 +162,7 @@ impl SymbolTable {
                 self.module_defs.push(Definition {
                     pos,
                     name: name.to_string(),
+                    assigned: false,
                 });
             }
             ScopeKind::Class => {
@@ -166,18 +170,30 @@ impl SymbolTable {
                 self.member_defs.push(Definition {
                     pos,
                     name: qualified,
+                    assigned: false,
                 });
             }
             _ => {}
         }
     }
 
-    /// Records `Class.member` defined at `pos` (a `self.x = …` assignment).
-    pub(crate) fn member(&mut self, class: &str, member: &str, pos: usize) {
+    /// Records a `self.x = …` / `this.x += …` assignment to `Class.member` at `node` in
+    /// `scope`: a candidate definition, and a use of the member (which links the writer to
+    /// the member's definer when the writer is not itself one).
+    pub(crate) fn member(&mut self, node: Node, scope: ScopeId, class: &str, member: &str) {
         self.member_defs.push(Definition {
-            pos,
+            pos: node.start_byte(),
             name: format!("{class}.{member}"),
+            assigned: true,
         });
+        self.use_name(
+            node,
+            scope,
+            class.to_string(),
+            vec![member.to_string()],
+            RefKind::SelfMember,
+            true,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -151,3 +151,56 @@ fn context_holds_imports_signatures_class_header_and_description() {
     "#]]
     .assert_debug_eq(&ctx);
 }
+
+#[test]
+fn class_body_fields_are_defined_by_their_declaration_not_by_writers() {
+    check_links(
+        &[(
+            "src/counter.ts",
+            "export class Counter {\n  #now: number;\n  hits = 0;\n\n  constructor(start: number) {\n    this.#now = start;\n    this.seen = 0;\n  }\n\n  tick(): void {\n    this.#now += 1;\n    this.hits += 1;\n    this.seen += 1;\n  }\n\n  rate(): number {\n    return this.hits / this.#now + this.seen;\n  }\n}\n",
+        )],
+        expect![[r#"
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.constructor#0 contains Counter.constructor
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.constructor#0 data Counter.#now
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.rate#0 contains Counter.rate
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.rate#0 data Counter.#now
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.rate#0 data Counter.hits
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.tick#0 contains Counter.tick
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.tick#0 data Counter.#now
+            src/counter.ts::Counter#0 -> src/counter.ts::Counter.tick#0 data Counter.hits
+            src/counter.ts::Counter.constructor#0 -> src/counter.ts::Counter.rate#0 data Counter.seen
+            src/counter.ts::Counter.constructor#0 -> src/counter.ts::Counter.tick#0 data Counter.seen
+        "#]],
+    );
+}
+
+#[test]
+fn python_class_annotations_define_members_and_init_defines_the_rest() {
+    check_links(
+        &[(
+            "pkg/meter.py",
+            "class Meter:\n    total: int = 0\n\n    def __init__(self) -> None:\n        self.total = 0\n        self.name = 'm'\n\n    def add(self, n: int) -> None:\n        self.total += n\n        self.name = 'added'\n\n    def show(self) -> str:\n        return f'{self.name}={self.total}'\n",
+        )],
+        expect![[r#"
+            pkg/meter.py::Meter#0 -> pkg/meter.py::Meter.__init__#0 contains Meter.__init__
+            pkg/meter.py::Meter#0 -> pkg/meter.py::Meter.__init__#0 data Meter.total
+            pkg/meter.py::Meter#0 -> pkg/meter.py::Meter.add#0 contains Meter.add
+            pkg/meter.py::Meter#0 -> pkg/meter.py::Meter.add#0 data Meter.total
+            pkg/meter.py::Meter#0 -> pkg/meter.py::Meter.show#0 contains Meter.show
+            pkg/meter.py::Meter#0 -> pkg/meter.py::Meter.show#0 data Meter.total
+            pkg/meter.py::Meter.__init__#0 -> pkg/meter.py::Meter.add#0 data Meter.name
+            pkg/meter.py::Meter.__init__#0 -> pkg/meter.py::Meter.show#0 data Meter.name
+        "#]],
+    );
+}
+
+#[test]
+fn function_type_parameter_names_are_bound_in_the_type() {
+    check_links(
+        &[(
+            "src/grid.ts",
+            "export function row(): number {\n  return 0;\n}\n\nexport const payload = 1;\n\nexport type Cell = (row: number, col: number) => number;\nexport type Listener<P> = (payload: P, envelope: { row: P }) => void;\nexport type Make = new (row: number) => object;\n",
+        )],
+        expect![[r#""#]],
+    );
+}

@@ -1,5 +1,7 @@
 //! From atomized files to graph input: every atom a node, every link of the plan an edge.
 
+use std::collections::HashSet;
+
 use mge_atomize::{Atom, AtomizedFile, Config, Linkage};
 use mge_core::Language;
 
@@ -50,7 +52,10 @@ pub struct SourceFile<'a> {
 /// A plan's files atomized, linked across each other, and turned into graph input.
 #[derive(Debug, Clone)]
 pub struct AtomizedPlan {
+    /// The task files, then the support files.
     pub files: Vec<AtomizedFile>,
+    /// How many of `files` are task files (the rest are support files).
+    pub task_files: usize,
     pub linkage: Linkage,
     pub input: GraphInput,
 }
@@ -60,14 +65,44 @@ pub fn atomize_plan(
     sources: &[SourceFile<'_>],
     config: &Config,
 ) -> Result<AtomizedPlan, GraphError> {
+    atomize_plan_with_support(sources, &[], config)
+}
+
+/// Atomizes the task files `sources` and the `support` files (re-exporting `__init__.py`,
+/// `index.ts` barrels, tests: files of the project that are not generated) with `config`,
+/// links them all, so imports through a support file resolve to the task atom behind it, and
+/// builds the graph input of the task atoms alone: links to or from a support atom are dropped.
+pub fn atomize_plan_with_support(
+    sources: &[SourceFile<'_>],
+    support: &[SourceFile<'_>],
+    config: &Config,
+) -> Result<AtomizedPlan, GraphError> {
     let files: Vec<AtomizedFile> = sources
         .iter()
+        .chain(support)
         .map(|s| mge_atomize::atomize(s.path, s.code, s.language, config))
         .collect();
     let linkage = mge_atomize::link(&files);
-    let input = input_from_atomized(&files, &linkage)?;
+    let task_files = sources.len();
+    let generated: HashSet<&str> = files[..task_files]
+        .iter()
+        .flat_map(|f| f.atoms.iter().map(|a| a.id.as_str()))
+        .collect();
+    let task_linkage = Linkage {
+        links: linkage
+            .links
+            .iter()
+            .filter(|l| {
+                generated.contains(l.provider.as_str()) && generated.contains(l.dependent.as_str())
+            })
+            .cloned()
+            .collect(),
+        ..linkage.clone()
+    };
+    let input = input_from_atomized(&files[..task_files], &task_linkage)?;
     Ok(AtomizedPlan {
         files,
+        task_files,
         linkage,
         input,
     })

@@ -22,7 +22,10 @@ mod tasks;
 mod weight;
 
 pub use analysis::{Boundaries, Boundary, GraphStats};
-pub use atomized::{atomize_plan, estimate_tokens, input_from_atomized, AtomizedPlan, SourceFile};
+pub use atomized::{
+    atomize_plan, atomize_plan_with_support, estimate_tokens, input_from_atomized, AtomizedPlan,
+    SourceFile,
+};
 pub use build::build;
 pub use export::{to_dot, to_json, to_mermaid, EdgeRecord, GraphDocument, NodeRecord};
 pub use graph::{AtomNode, DependencyGraph, Unit, Wave};

@@ -2,6 +2,11 @@
 //! (`tests/expected/<plan>.edges`): no edge missing, no spurious edge. Each expected edge is one
 //! `(provider, dependent, kind)`; a merged graph edge counts once per kind it carries.
 //!
+//! A file with a `subset` line lists only edges that must exist (the ones exercising imports,
+//! aliases, re-exports, shadowing, `self`/`this` members, inheritance, `super()`, recursion),
+//! and `absent <edge>` lines for edges that must not; other edges go unchecked. `absent` lines
+//! hold in a full file too.
+//!
 //! Where the atomizer is known to disagree with the written edges, the file lists the
 //! disagreement as `known-missing <edge>` / `known-spurious <edge>`; the test then requires the
 //! difference to be exactly those lines, so a fix in the atomizer makes the test ask for them to
@@ -11,6 +16,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use mge_atomize::Config;
+use mge_core::Language;
 use mge_graph::{DependencyGraph, SourceFile};
 
 type Edge = (String, String, String);
@@ -19,7 +25,52 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/plans")
 }
 
-/// Atomizes the plan's reference files (else skeletons), links them and builds the graph.
+/// Directories of a reference solution that hold no project source.
+const SKIPPED_DIRS: [&str; 6] = [
+    "__pycache__",
+    "node_modules",
+    "dist",
+    ".git",
+    ".venv",
+    "target",
+];
+
+/// The reference's source files that are not task targets (re-exporting `__init__.py`,
+/// `index.ts` barrels, tests), as (project-relative path, language, code), sorted by path.
+fn support_files(reference: &Path, targets: &BTreeSet<&str>) -> Vec<(String, Language, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![reference.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for path in entries.map(|e| e.unwrap().path()) {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                if !SKIPPED_DIRS.contains(&name) {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let rel = path
+                .strip_prefix(reference)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let Some(language) = Language::from_path(&rel) else {
+                continue;
+            };
+            if !targets.contains(rel.as_str()) {
+                let code = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                out.push((rel, language, code));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Atomizes the plan's reference files (else skeletons) and its support files, links them all
+/// and builds the graph of the task atoms, as the engine does.
 fn fixture_graph(plan_dir: &Path) -> DependencyGraph {
     let loaded = mge_plan::load(plan_dir).unwrap_or_else(|e| panic!("{}: {e}", plan_dir.display()));
     let plan = loaded.plan;
@@ -43,7 +94,22 @@ fn fixture_graph(plan_dir: &Path) -> DependencyGraph {
             code,
         })
         .collect();
-    let atomized = mge_graph::atomize_plan(&sources, &Config::default()).unwrap();
+    let targets: BTreeSet<&str> = plan.tasks().map(|t| t.target.as_str()).collect();
+    let support_data = plan
+        .reference_dir
+        .as_ref()
+        .map(|r| support_files(r, &targets))
+        .unwrap_or_default();
+    let support: Vec<SourceFile<'_>> = support_data
+        .iter()
+        .map(|(path, language, code)| SourceFile {
+            path,
+            language: *language,
+            code,
+        })
+        .collect();
+    let atomized =
+        mge_graph::atomize_plan_with_support(&sources, &support, &Config::default()).unwrap();
     mge_graph::build(atomized.input).unwrap()
 }
 
@@ -61,9 +127,13 @@ fn actual_edges(graph: &DependencyGraph) -> BTreeSet<Edge> {
     out
 }
 
-/// The written edges, then the known missing and known spurious ones.
+/// The written edges, the edges that must not exist, then the known missing and known
+/// spurious ones. In a `subset` file the written edges are the ones that must exist, other
+/// edges are allowed except the `absent` ones; otherwise the written edges are all the edges.
 struct Expected {
+    subset: bool,
     edges: BTreeSet<Edge>,
+    absent: BTreeSet<Edge>,
     known_missing: BTreeSet<Edge>,
     known_spurious: BTreeSet<Edge>,
 }
@@ -71,7 +141,9 @@ struct Expected {
 fn expected_edges(path: &Path) -> Expected {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut expected = Expected {
+        subset: false,
         edges: BTreeSet::new(),
+        absent: BTreeSet::new(),
         known_missing: BTreeSet::new(),
         known_spurious: BTreeSet::new(),
     };
@@ -80,7 +152,13 @@ fn expected_edges(path: &Path) -> Expected {
         if line.is_empty() {
             continue;
         }
-        let (out, line) = if let Some(rest) = line.strip_prefix("known-missing ") {
+        if line == "subset" {
+            expected.subset = true;
+            continue;
+        }
+        let (out, line) = if let Some(rest) = line.strip_prefix("absent ") {
+            (&mut expected.absent, rest)
+        } else if let Some(rest) = line.strip_prefix("known-missing ") {
             (&mut expected.known_missing, rest)
         } else if let Some(rest) = line.strip_prefix("known-spurious ") {
             (&mut expected.known_spurious, rest)
@@ -117,6 +195,12 @@ fn expected_edges(path: &Path) -> Expected {
             "known-missing {edge:?} is not an expected edge"
         );
     }
+    for edge in &expected.absent {
+        assert!(
+            !expected.edges.contains(edge),
+            "absent {edge:?} is an expected edge"
+        );
+    }
     for edge in &expected.known_spurious {
         assert!(
             !expected.edges.contains(edge),
@@ -146,7 +230,11 @@ fn check_fixture(name: &str) {
     let graph = fixture_graph(&fixtures_dir().join(name));
     let actual = actual_edges(&graph);
     let missing: BTreeSet<Edge> = expected.edges.difference(&actual).cloned().collect();
-    let spurious: BTreeSet<Edge> = actual.difference(&expected.edges).cloned().collect();
+    let spurious: BTreeSet<Edge> = if expected.subset {
+        actual.intersection(&expected.absent).cloned().collect()
+    } else {
+        actual.difference(&expected.edges).cloned().collect()
+    };
     let unknown_missing: Vec<&Edge> = missing.difference(&expected.known_missing).collect();
     let unknown_spurious: Vec<&Edge> = spurious.difference(&expected.known_spurious).collect();
     let fixed_missing: Vec<&Edge> = expected.known_missing.difference(&missing).collect();
@@ -182,4 +270,34 @@ fn check_fixture(name: &str) {
 #[test]
 fn kvstore_edges() {
     check_fixture("kvstore");
+}
+
+#[test]
+fn eventbus_edges() {
+    check_fixture("eventbus");
+}
+
+#[test]
+fn exprcalc_edges() {
+    check_fixture("exprcalc");
+}
+
+#[test]
+fn geometry_edges() {
+    check_fixture("geometry");
+}
+
+#[test]
+fn scheduler_edges() {
+    check_fixture("scheduler");
+}
+
+#[test]
+fn shop_edges() {
+    check_fixture("shop");
+}
+
+#[test]
+fn textstats_edges() {
+    check_fixture("textstats");
 }
