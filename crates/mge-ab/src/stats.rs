@@ -247,7 +247,13 @@ impl Comparison {
 
     /// Zero standard error: every difference is the same, so the interval is a point and the
     /// test is decided by whether that difference is zero.
-    fn degenerate(mut self, diff: f64) -> Comparison {
+    fn degenerate(mut self, diff: f64, scale: f64) -> Comparison {
+        // Rounding noise (sums taken in another order) is no difference.
+        let diff = if diff.abs() <= NOISE * scale {
+            0.0
+        } else {
+            diff
+        };
         self.diff = Some(diff);
         self.ci_low = Some(diff);
         self.ci_high = Some(diff);
@@ -267,6 +273,14 @@ impl Comparison {
     }
 }
 
+/// Relative size below which a standard error or difference is floating-point noise.
+const NOISE: f64 = 1e-9;
+
+/// Largest magnitude among the values: the scale that noise is measured against.
+fn magnitude(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().chain(b).fold(0.0, |m, x| m.max(x.abs()))
+}
+
 /// Paired t-test of `a[i] - b[i]` (the slices must be paired and of equal length).
 pub fn paired_t(a: &[f64], b: &[f64]) -> Comparison {
     assert_eq!(a.len(), b.len(), "paired samples have equal lengths");
@@ -280,8 +294,9 @@ pub fn paired_t(a: &[f64], b: &[f64]) -> Comparison {
         return Comparison::empty(TestKind::Paired, n, a, b, "one pair: no test below 2 pairs");
     };
     let se = s / (n as f64).sqrt();
-    if se == 0.0 {
-        return base.degenerate(d);
+    let scale = magnitude(a, b);
+    if se <= NOISE * scale {
+        return base.degenerate(d, scale);
     }
     base.with_t(d, se, (n - 1) as f64)
 }
@@ -300,8 +315,9 @@ pub fn welch_t(a: &[f64], b: &[f64]) -> Comparison {
     let (qa, qb) = (va / a.len() as f64, vb / b.len() as f64);
     let se2 = qa + qb;
     let diff = ma - mb;
-    if se2 == 0.0 {
-        return base.degenerate(diff);
+    let scale = magnitude(a, b);
+    if se2.sqrt() <= NOISE * scale {
+        return base.degenerate(diff, scale);
     }
     let df = se2 * se2 / (qa * qa / (a.len() - 1) as f64 + qb * qb / (b.len() - 1) as f64);
     base.with_t(diff, se2.sqrt(), df)
@@ -431,6 +447,22 @@ mod tests {
             (w.diff, w.p_value, w.significant),
             (Some(2.0), Some(0.0), true)
         );
+    }
+
+    #[test]
+    fn rounding_noise_counts_as_no_variance() {
+        // The same totals summed in another order differ in the last bits.
+        let a = [0.1 + 0.2 + 0.3, 0.4 + 0.5, 57.0 / 7.0];
+        let b = [0.3 + 0.2 + 0.1, 0.5 + 0.4, 57.0 / 7.0];
+        let c = paired_t(&a, &b);
+        assert_eq!(
+            (c.diff, c.p_value, c.significant),
+            (Some(0.0), Some(1.0), false)
+        );
+        let shifted: Vec<f64> = b.iter().map(|x| x - 57.0).collect();
+        let d = paired_t(&a, &shifted);
+        assert!(d.significant);
+        assert!(d.note.unwrap().contains("no variance"));
     }
 
     #[test]
