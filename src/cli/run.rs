@@ -151,22 +151,24 @@ pub struct RetryArgs {
     pub json: bool,
 }
 
-fn resolve_mode(mode: ModeArg) -> (ExecutionMode, String) {
-    match mode {
-        ModeArg::Mvp => (
-            ExecutionMode::Mvp,
-            "explicit mode in the request: mvp".into(),
-        ),
-        ModeArg::V2 => (
-            ExecutionMode::V2Atoms,
-            "explicit mode in the request: v2_atoms".into(),
-        ),
-        ModeArg::Hybrid => (
-            ExecutionMode::Hybrid,
-            "explicit mode in the request: hybrid".into(),
-        ),
-        ModeArg::Auto => (ExecutionMode::Mvp, "default mode: mvp".into()),
-    }
+/// The plan's mode and why. An explicit `--mode` is taken as asked; `auto` goes through the mode
+/// resolver with the flags of the environment (`ENABLE_V2_*`, `V2_ROLLOUT_PERCENT`,
+/// `MGE_DEFAULT_MODE`, canary lists), sticky on the owner (else the plan id).
+fn resolve_mode(mode: ModeArg, plan: &str, owner: &str) -> anyhow::Result<(ExecutionMode, String)> {
+    let explicit = |mode: ExecutionMode| (mode, format!("explicit mode in the request: {mode}"));
+    Ok(match mode {
+        ModeArg::Mvp => explicit(ExecutionMode::Mvp),
+        ModeArg::V2 => explicit(ExecutionMode::V2Atoms),
+        ModeArg::Hybrid => explicit(ExecutionMode::Hybrid),
+        ModeArg::Auto => {
+            let flags = mge_rollout::FlagSet::from_env(|k| std::env::var(k).ok())
+                .context("reading mode flags from the environment")?;
+            let mut input = mge_rollout::ResolveInput::new(&flags, plan);
+            input.user_id = Some(owner);
+            let decision = mge_rollout::resolve(&input);
+            (decision.mode, decision.reason.to_string())
+        }
+    })
 }
 
 pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
@@ -199,7 +201,7 @@ pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
             }
             let generator = build_generator(&settings)?;
             let plan_id = store.import_plan(&loaded.plan, &args.owner).await?;
-            let (mode, mode_reason) = resolve_mode(args.mode);
+            let (mode, mode_reason) = resolve_mode(args.mode, &plan_id.to_string(), &args.owner)?;
             let out = args
                 .out
                 .clone()
@@ -287,6 +289,12 @@ fn report(summary: &RunSummary, json: bool) -> anyhow::Result<ExitCode> {
             summary.cost_usd,
             summary.max_concurrency
         );
+        if summary.mode == ExecutionMode::Hybrid {
+            println!(
+                "  tasks: {} in v2, {} in mvp ({} fallbacks)",
+                summary.tasks_v2, summary.tasks_mvp, summary.fallbacks
+            );
+        }
         if let Some(out) = &summary.out_dir {
             println!("  output: {}", out.display());
         }

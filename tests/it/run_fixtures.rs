@@ -59,3 +59,145 @@ fn mvp_runs_reproduce_every_fixture() {
 fn v2_runs_reproduce_every_fixture() {
     run_clean("v2");
 }
+
+/// With faults injected, the counts agree with each other: an attempt is rejected only when the
+/// generator injected a fault into it (no false alarm), every rejected attempt that was not a
+/// unit's last is followed by exactly one retry, and the summary totals equal the event stream's.
+#[test]
+fn fault_counts_are_consistent_in_both_modes() {
+    let plan = crate::common::repo().join("fixtures/plans/exprcalc");
+    for mode in ["mvp", "v2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = mge()
+            .args(["run", "--mode", mode, "--fault-rate", "0.08", "--seed", "5"])
+            .args(["--time-scale", "0", "--events", "--json"])
+            .args(["--database-url", &sqlite_url(dir.path())])
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg(&plan)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let summary = lines.last().unwrap();
+        let attempts: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|e| e["event"] == "attempt_finished")
+            .map(|e| &e["details"])
+            .collect();
+        let injected: u64 = attempts
+            .iter()
+            .map(|a| a["faults_injected"].as_u64().unwrap())
+            .sum();
+        let rejected: Vec<&&serde_json::Value> =
+            attempts.iter().filter(|a| a["ok"] == false).collect();
+        for a in &rejected {
+            assert!(
+                a["faults_injected"].as_u64().unwrap() > 0,
+                "{mode}: false alarm {a}"
+            );
+        }
+        let retries = attempts
+            .iter()
+            .filter(|a| a["draw"].as_u64().unwrap() > 1)
+            .count();
+        let mut last_draw: std::collections::HashMap<&str, u64> = Default::default();
+        for a in &attempts {
+            let d = last_draw.entry(a["unit"].as_str().unwrap()).or_default();
+            *d = (*d).max(a["draw"].as_u64().unwrap());
+        }
+        let final_rejections = rejected
+            .iter()
+            .filter(|a| last_draw[a["unit"].as_str().unwrap()] == a["draw"].as_u64().unwrap())
+            .count();
+        assert!(injected > 0, "{mode}: the fault rate injected nothing");
+        assert_eq!(summary["faults_injected"], injected, "{mode}");
+        assert_eq!(summary["faults_detected"], rejected.len() as u64, "{mode}");
+        assert_eq!(summary["attempts"], attempts.len() as u64, "{mode}");
+        assert_eq!(summary["retries"], retries as u64, "{mode}");
+        assert_eq!(
+            rejected.len() - final_rejections,
+            retries,
+            "{mode}: every rejection but a unit's last is retried once"
+        );
+        if mode == "mvp" {
+            assert_eq!(retries, 0, "MVP never retries on its own");
+        }
+    }
+}
+
+/// Hybrid: a task whose V2 atoms still fail after their retries runs again in MVP; the fallback
+/// is recorded with its reason and the report splits the tasks by mode.
+#[test]
+fn hybrid_falls_back_to_mvp_for_tasks_v2_cannot_finish() {
+    let plan = crate::common::repo().join("fixtures/plans/shop");
+    let dir = tempfile::tempdir().unwrap();
+    let output = mge()
+        .args([
+            "run",
+            "--mode",
+            "hybrid",
+            "--fault-rate",
+            "0.15",
+            "--seed",
+            "3",
+        ])
+        .args([
+            "--max-attempts",
+            "1",
+            "--time-scale",
+            "0",
+            "--events",
+            "--json",
+        ])
+        .args(["--database-url", &sqlite_url(dir.path())])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
+    let fallbacks: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|e| e["event"] == "hybrid_fallback")
+        .collect();
+    assert!(
+        !fallbacks.is_empty(),
+        "a 15% fault rate with one attempt makes V2 give up somewhere"
+    );
+    for f in &fallbacks {
+        assert_eq!(
+            f["details"]["reason"]["code"], "v2_failed_after_retries",
+            "{f}"
+        );
+    }
+    assert_eq!(summary["mode"], "hybrid");
+    assert_eq!(summary["fallbacks"], fallbacks.len());
+    assert_eq!(summary["tasks_mvp"], fallbacks.len());
+    assert_eq!(
+        summary["tasks_v2"].as_u64().unwrap() + fallbacks.len() as u64,
+        8
+    );
+    // Every fallen-back task was generated subtask by subtask after its fallback.
+    for f in &fallbacks {
+        let task = f["details"]["task"].as_str().unwrap();
+        let after = lines.iter().skip_while(|e| *e != *f).any(|e| {
+            e["event"] == "attempt_finished"
+                && e["details"]["unit"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{task}/"))
+        });
+        assert!(after, "task {task} was not run in MVP after its fallback");
+    }
+}

@@ -7,6 +7,7 @@
 //! reported through [`events::EventSink`], so a run killed at any point resumes from the store.
 
 pub mod events;
+mod hybrid;
 mod mvp;
 pub mod output;
 pub mod run;
@@ -16,6 +17,7 @@ mod syntax;
 mod v2;
 
 pub use events::{Event, EventSink};
+pub use hybrid::{HybridStrategy, HYBRID_FALLBACK};
 pub use mvp::MvpStrategy;
 pub use run::{Engine, RunOptions, RunSummary};
 pub use strategy::{ExecutionStrategy, UnitPlan, UnitResult};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::{Event, EventSink};
 use crate::scheduler::{self, Barrier, Hooks, UnitEnd};
 use crate::strategy::ExecutionStrategy;
-use crate::{output, EngineError, MvpStrategy, Result, V2Strategy};
+use crate::{output, EngineError, HybridStrategy, MvpStrategy, Result, V2Strategy};
 
 /// History event that starts a run; its details are the [`RunOptions`], read back on resume.
 pub const RUN_STARTED: &str = "run_started";
@@ -149,6 +149,11 @@ pub struct RunSummary {
     pub out_dir: Option<PathBuf>,
     /// True when the run stopped early (drain) and can be resumed.
     pub stopped: bool,
+    /// Tasks generated in V2 and in MVP (hybrid splits them; a fallback counts as MVP).
+    pub tasks_v2: usize,
+    pub tasks_mvp: usize,
+    /// Hybrid fallbacks recorded (`hybrid_fallback` events).
+    pub fallbacks: usize,
 }
 
 /// Runs plans. Cheap to clone.
@@ -295,9 +300,7 @@ impl Engine {
         match mode {
             ExecutionMode::Mvp => Arc::new(MvpStrategy),
             ExecutionMode::V2Atoms => Arc::new(V2Strategy::default()),
-            // Hybrid (V2 per task with MVP fallback) arrives with dual mode; until then it runs
-            // as V2.
-            ExecutionMode::Hybrid => Arc::new(V2Strategy::default()),
+            ExecutionMode::Hybrid => Arc::new(HybridStrategy::default()),
         }
     }
 
@@ -430,6 +433,18 @@ async fn summarize(ctx: &RunContext, ends: &[UnitEnd]) -> Result<RunSummary> {
         faults_detected: 0,
         out_dir: ctx.options.out_dir.clone(),
         stopped: false,
+        tasks_v2: 0,
+        tasks_mvp: 0,
+        fallbacks: history
+            .iter()
+            .filter(|h| h.event == crate::HYBRID_FALLBACK)
+            .count(),
+    };
+    let tasks = ctx.plan.tasks.len();
+    (summary.tasks_v2, summary.tasks_mvp) = match ctx.options.mode {
+        ExecutionMode::Mvp => (0, tasks),
+        ExecutionMode::V2Atoms => (tasks, 0),
+        ExecutionMode::Hybrid => (tasks - summary.fallbacks, summary.fallbacks),
     };
     for h in history.iter().filter(|h| h.event == ATTEMPT_FINISHED) {
         let d = &h.details;

@@ -5,7 +5,7 @@
 //! scheduled as one unit.
 
 mod atom;
-mod prepare;
+pub(crate) mod prepare;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,7 +27,7 @@ pub struct V2Strategy {
 }
 
 impl V2Strategy {
-    fn prepared(&self) -> std::sync::Arc<Prepared> {
+    pub(crate) fn prepared(&self) -> std::sync::Arc<Prepared> {
         self.prepared
             .lock()
             .expect("prepared lock")

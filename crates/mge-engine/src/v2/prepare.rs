@@ -25,6 +25,8 @@ pub struct PreparedAtom {
     pub task_id: TaskId,
     pub file: String,
     pub language: Language,
+    /// Atom kind as the atomizer names it (`function`, `method`, `unparsed`, ...).
+    pub kind: String,
     /// Byte range in the file's base source (the code that was atomized).
     pub start_byte: usize,
     pub end_byte: usize,
@@ -183,6 +185,7 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
                 task_id: *task_id,
                 file: file.path.clone(),
                 language: file.language,
+                kind: atom.kind.as_str().to_string(),
                 start_byte: atom.start_byte,
                 end_byte: atom.end_byte,
                 status: AtomStatus::Pending,
