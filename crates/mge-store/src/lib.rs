@@ -23,6 +23,7 @@ mod mvp;
 mod mvp_sql;
 mod postgres;
 mod sqlite;
+mod tokens;
 mod v2;
 mod v2_sql;
 mod value;
@@ -40,6 +41,7 @@ pub use mvp::{
 };
 pub use postgres::{redact_url, PgStore};
 pub use sqlite::SqliteStore;
+pub use tokens::TokenOwner;
 pub use v2::{
     AtomAttemptFinish, NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
     NewValidationResult, NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph, StoredReview,
@@ -259,6 +261,17 @@ pub trait Store: Send + Sync {
         columns: &[String],
         order_by: &[String],
     ) -> Result<Vec<String>>;
+
+    // ---- API (table of migration 0003) -------------------------------------------------------
+
+    /// Stores a bearer token's SHA-256 (64 hex digits) for a user.
+    async fn insert_api_token(&self, token_hash: &str, owner: &TokenOwner) -> Result<()>;
+    /// The user of the token with this SHA-256, if any.
+    async fn find_api_token(&self, token_hash: &str) -> Result<Option<TokenOwner>>;
+    /// The plan a task belongs to (`None`: no such task).
+    async fn plan_of_task(&self, task: TaskId) -> Result<Option<PlanId>>;
+    /// The plan an atom belongs to (`None`: no such atom).
+    async fn plan_of_atom(&self, atom: AtomId) -> Result<Option<PlanId>>;
 }
 
 /// Implements [`Store`] for a backend struct with a `pool` field, forwarding to the
@@ -509,6 +522,31 @@ macro_rules! forward_store {
                         Ok($crate::inspect::digest_row(&values))
                     })
                     .collect()
+            }
+            async fn insert_api_token(
+                &self,
+                token_hash: &str,
+                owner: &$crate::TokenOwner,
+            ) -> $crate::Result<()> {
+                $crate::tokens::ApiOps::insert_api_token(&self.pool, token_hash, owner).await
+            }
+            async fn find_api_token(
+                &self,
+                token_hash: &str,
+            ) -> $crate::Result<Option<$crate::TokenOwner>> {
+                $crate::tokens::ApiOps::find_api_token(&self.pool, token_hash).await
+            }
+            async fn plan_of_task(
+                &self,
+                task: mge_core::TaskId,
+            ) -> $crate::Result<Option<mge_core::PlanId>> {
+                $crate::tokens::ApiOps::plan_of_task(&self.pool, task).await
+            }
+            async fn plan_of_atom(
+                &self,
+                atom: mge_core::AtomId,
+            ) -> $crate::Result<Option<mge_core::PlanId>> {
+                $crate::tokens::ApiOps::plan_of_atom(&self.pool, atom).await
             }
         }
     };

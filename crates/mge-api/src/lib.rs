@@ -1,0 +1,168 @@
+//! The HTTP API of mge (axum): v1 (MVP) endpoints, v2 endpoints (atoms, dependency graph, waves,
+//! review queue), the unified execute endpoint that resolves the mode, live progress over
+//! WebSocket from a sequence number, bearer-token auth with per-user tenancy, and Prometheus
+//! metrics.
+//!
+//! Every error answers `{"error":{"code","message","details"}}` ([`ApiError`]). Executions run
+//! in the background ([`runs::Runs`]) and are resumed by [`App::start`] after a restart.
+
+pub mod auth;
+pub mod error;
+mod extract;
+mod live;
+mod metrics;
+pub mod runs;
+mod unified;
+mod v1;
+mod v2;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use mge_core::PlanId;
+use mge_store::{Store, StoredPlan};
+
+pub use error::{ApiError, ApiResult};
+pub use runs::{GeneratorSettings, Provider};
+
+/// Largest accepted request body (a plan is at most a few hundred KiB).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Directory under which a posted plan's `reference_dir` must lie (it is resolved against
+    /// this directory); `None`: plans with a `reference_dir` are refused.
+    pub plans_root: Option<PathBuf>,
+    /// Where generated projects are written (`<out_root>/<plan id>`); `None`: not written.
+    pub out_root: Option<PathBuf>,
+    /// Generator of new runs unless the request overrides seed, fault rate or time scale.
+    pub generator: GeneratorSettings,
+    /// Resume unfinished runs on start.
+    pub resume: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            plans_root: None,
+            out_root: None,
+            generator: GeneratorSettings::default(),
+            resume: true,
+        }
+    }
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ApiConfig>,
+    pub runs: runs::Runs,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Mode flags, read from the environment at start.
+    pub flags: Arc<mge_rollout::FlagSet>,
+}
+
+impl AppState {
+    /// Loads a plan the caller may see; another user's plan is "not found".
+    pub async fn owned_plan(&self, user: &auth::User, plan: PlanId) -> ApiResult<StoredPlan> {
+        match self.store.load_plan(plan).await {
+            Ok(stored) if user.may_see(&stored.owner) => Ok(stored),
+            Ok(_) | Err(mge_store::StoreError::NotFound { .. }) => {
+                Err(ApiError::not_found("plan", plan))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A running application: its state and router.
+pub struct App {
+    pub state: AppState,
+    pub router: Router,
+    /// Plans whose unfinished runs were resumed on start.
+    pub resumed: Vec<PlanId>,
+}
+
+impl App {
+    /// Builds the application on a migrated store and resumes unfinished runs.
+    pub async fn start(store: Arc<dyn Store>, config: ApiConfig) -> ApiResult<App> {
+        let flags =
+            mge_rollout::FlagSet::from_env(|name| std::env::var(name).ok()).map_err(|e| {
+                ApiError::Internal(format!("reading mode flags from the environment: {e}"))
+            })?;
+        let state = AppState {
+            runs: runs::Runs::new(store.clone()),
+            store,
+            config: Arc::new(config),
+            metrics: Arc::default(),
+            flags: Arc::new(flags),
+        };
+        let resumed = if state.config.resume {
+            state.runs.resume_unfinished().await?
+        } else {
+            Vec::new()
+        };
+        Ok(App {
+            router: router(state.clone()),
+            state,
+            resumed,
+        })
+    }
+}
+
+/// Every route, with the body limit and latency metrics.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(v1::routes())
+        .merge(v2::routes())
+        .merge(unified::routes())
+        .merge(live::routes())
+        .merge(metrics::routes())
+        .fallback(|| async { ApiError::not_found("route", "(no such endpoint)") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Serves on `addr` until SIGTERM or Ctrl-C, then drains: in-flight requests finish and runs stop
+/// starting units (they resume on the next start).
+pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let runs = app.state.runs.clone();
+    axum::serve(listener, app.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    runs.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    runs.join_all().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,101 @@
+//! `WS /ws/masterplan/{id}?since=N`: a plan's progress events with sequence numbers above `N`:
+//! first the stored history, then live events, deduplicated by sequence number, so a client
+//! that reconnects with the last number it saw misses nothing.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use mge_core::PlanId;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::User;
+use crate::error::ApiResult;
+use crate::extract::{Path, Query};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/ws/masterplan/{id}", get(upgrade))
+}
+
+#[derive(Debug, Deserialize)]
+struct LiveQuery {
+    #[serde(default)]
+    since: i64,
+    /// Accepted for browsers, read by the [`User`] extractor.
+    #[serde(default)]
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<PlanId>,
+    Query(q): Query<LiveQuery>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    state.owned_plan(&user, id).await?;
+    Ok(ws.on_upgrade(move |socket| stream(state, id, q.since, socket)))
+}
+
+/// Sends every stored event after `last`, returning the new last sequence number; `None` when
+/// the client is gone.
+async fn replay(
+    state: &AppState,
+    plan: PlanId,
+    mut last: i64,
+    socket: &mut WebSocket,
+) -> Option<i64> {
+    let history = match state.store.load_history(plan).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!("live events of plan {plan}: {e}");
+            return None;
+        }
+    };
+    let since = last;
+    for h in history.into_iter().filter(|h| h.history_id > since) {
+        let msg = json!({ "seq": h.history_id, "event": h.event, "task_id": h.task_id, "details": h.details });
+        socket
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .ok()?;
+        last = h.history_id;
+    }
+    Some(last)
+}
+
+async fn stream(state: AppState, plan: PlanId, since: i64, mut socket: WebSocket) {
+    // Subscribe before reading the history, so an event written in between is not lost.
+    let mut live = state.runs.events.subscribe();
+    let Some(mut last) = replay(&state, plan, since, &mut socket).await else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            event = live.recv() => match event {
+                Ok(event) if event.plan_id == plan && event.seq > last => {
+                    let msg = json!({ "seq": event.seq, "event": event.event, "details": event.details });
+                    if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
+                        return;
+                    }
+                    last = event.seq;
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => match replay(&state, plan, last, &mut socket).await {
+                    Some(l) => last = l,
+                    None => return,
+                },
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS idx_api_tokens_user;
+DROP TABLE IF EXISTS api_tokens;
