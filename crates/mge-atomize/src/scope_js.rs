@@ -237,13 +237,33 @@ impl<'s, 't> Walker<'s, 't> {
                     .child_by_field_name("name")
                     .or_else(|| n.child_by_field_name("key"))
                     .or_else(|| n.child_by_field_name("property"));
+                // A class field's initializer runs with `this` the instance.
+                let inner = if matches!(kind, "public_field_definition" | "field_definition")
+                    && self.t.scopes[scope].kind == ScopeKind::Class
+                {
+                    let class_q = self.t.scopes[scope].qualified.clone();
+                    let first_base = self.t.scopes[scope].first_base.clone();
+                    let inner = self
+                        .t
+                        .new_scope(scope, ScopeKind::Function, class_q.clone());
+                    self.t.scopes[inner].self_class = Some(class_q);
+                    self.t.scopes[inner].first_base = first_base;
+                    inner
+                } else {
+                    scope
+                };
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n
                     .named_children(&mut c)
                     .filter(|ch| Some(*ch) != key || ch.kind() == "computed_property_name")
                     .collect();
                 for ch in children.into_iter().rev() {
-                    self.stack.push((ch, scope, Ctx::plain()));
+                    let at = if ch.kind() == "computed_property_name" {
+                        scope
+                    } else {
+                        inner
+                    };
+                    self.stack.push((ch, at, Ctx::plain()));
                 }
             }
             "internal_module" | "module" => {
