@@ -2,6 +2,7 @@
 //! first the stored history, then live events, deduplicated by sequence number, so a client
 //! that reconnects with the last number it saw misses nothing.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -13,7 +14,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::User;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::AppState;
 
@@ -36,9 +37,15 @@ async fn upgrade(
     user: User,
     Path(id): Path<PlanId>,
     Query(q): Query<LiveQuery>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     state.owned_plan(&user, id).await?;
+    let ws = ws.map_err(|e| {
+        ApiError::bad_request(
+            format!("websocket upgrade: {}", e.body_text()),
+            serde_json::json!({ "location": "headers" }),
+        )
+    })?;
     Ok(ws.on_upgrade(move |socket| stream(state, id, q.since, socket)))
 }
 
