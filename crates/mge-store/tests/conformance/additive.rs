@@ -130,7 +130,10 @@ pub async fn check(store: &dyn Store) {
     );
 
     // 2. Apply 0002: MVP rows unchanged, only additions in the catalog.
-    store.migrate_up().await.unwrap();
+    store
+        .migrate_to(mge_store::V2_ADDITIONS_VERSION)
+        .await
+        .unwrap();
     assert_eq!(checksums(&mvp_rows(store, &baseline).await), sums_0001);
     let v2 = catalog(store).await;
     let mut added = format!(
@@ -268,7 +271,10 @@ pub async fn check(store: &dyn Store) {
     assert_eq!(history.last().unwrap().details["mode"], "v2_atoms");
 
     // 5. Re-applying 0002 works on the reverted database.
-    store.migrate_up().await.unwrap();
+    store
+        .migrate_to(mge_store::V2_ADDITIONS_VERSION)
+        .await
+        .unwrap();
     assert_eq!(store.execution_mode(id).await.unwrap(), ExecutionMode::Mvp);
     assert!(store.load_atoms(id).await.unwrap().is_empty());
 }
