@@ -19,6 +19,8 @@
 mod error;
 mod inspect;
 mod migrate;
+mod modes;
+mod modes_sql;
 mod mvp;
 mod mvp_sql;
 mod postgres;
@@ -35,6 +37,10 @@ use mge_plan::Plan;
 pub use error::{ConstraintKind, Result, StoreError};
 pub use inspect::Backend;
 pub use migrate::MigrationStatus;
+pub use modes::{
+    DecidedMode, FlagAuditEntry, FlagChangeSet, FlagWrite, FlagsVersion, ModeOverride, ModeStore,
+    NewRollback, RollbackEvent, RollbackKind, StoredFlag,
+};
 pub use mvp::{
     HistoryEntry, HistoryEvent, MilestoneId, Outcome, PhaseId, PlanSummary, StoredPhase,
     StoredPlan, StoredSubtask, StoredTask, SubtaskId,
@@ -272,6 +278,11 @@ pub trait Store: Send + Sync {
     async fn plan_of_task(&self, task: TaskId) -> Result<Option<PlanId>>;
     /// The plan an atom belongs to (`None`: no such atom).
     async fn plan_of_atom(&self, atom: AtomId) -> Result<Option<PlanId>>;
+
+    // ---- dual-mode control (tables of migration 0004) ---------------------------------------
+
+    /// Flags, their audit trail, mode overrides and rollback events.
+    fn modes(&self) -> &dyn ModeStore;
 }
 
 /// Implements [`Store`] for a backend struct with a `pool` field, forwarding to the
@@ -547,6 +558,9 @@ macro_rules! forward_store {
                 atom: mge_core::AtomId,
             ) -> $crate::Result<Option<mge_core::PlanId>> {
                 $crate::tokens::ApiOps::plan_of_atom(&self.pool, atom).await
+            }
+            fn modes(&self) -> &dyn $crate::ModeStore {
+                &self.pool
             }
         }
     };

@@ -237,11 +237,16 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
         providers[to as usize].push(from as usize);
     }
     let waves = graph.units().iter().map(|u| u.wave as usize).collect();
+    let weights = graph.units().iter().map(|u| u.est_tokens.max(1)).collect();
     Ok(Prepared {
         atoms,
         sources,
         units,
-        schedule: Schedule { providers, waves },
+        schedule: Schedule {
+            providers,
+            waves,
+            weights,
+        },
     })
 }
 
