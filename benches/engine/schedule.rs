@@ -65,8 +65,14 @@ pub fn dag(units: usize, window: usize, scale: f64, seed: u64) -> Dag {
             .max()
             .unwrap_or(0);
     }
+    // The scheduler's weights: each unit's duration in microseconds.
+    let weights = durations.iter().map(|d| d.as_micros() as u64).collect();
     Dag {
-        schedule: Schedule { providers, waves },
+        schedule: Schedule {
+            providers,
+            waves,
+            weights,
+        },
         durations,
     }
 }

@@ -244,6 +244,7 @@ impl ExecutionStrategy for HybridStrategy {
         Ok(Schedule {
             waves: longest_path_levels(&providers),
             providers,
+            weights: Vec::new(),
         })
     }
 

@@ -298,7 +298,11 @@ fn task_schedule(run: &RunContext, keys: &[String]) -> Result<Schedule> {
             .max()
             .unwrap_or(0);
     }
-    Ok(Schedule { providers, waves })
+    Ok(Schedule {
+        providers,
+        waves,
+        weights: Vec::new(),
+    })
 }
 
 /// The context an MVP subtask is generated with: the task's skeleton, the names of the tasks it

@@ -10,11 +10,14 @@ use tokio::task::JoinSet;
 
 /// Units to run and the order constraints between them. Unit `i` may start once every unit in
 /// `providers[i]` has succeeded. `waves[i]` is the unit's longest-path level, used for strict
-/// barriers and to start lower waves first.
+/// barriers. `weights[i]` estimates the unit's duration (e.g. its tokens; empty: all 1): among
+/// ready units, the one with the heaviest remaining chain of dependents starts first, which keeps
+/// the critical path moving.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schedule {
     pub providers: Vec<Vec<usize>>,
     pub waves: Vec<usize>,
+    pub weights: Vec<u64>,
 }
 
 impl Schedule {
@@ -24,6 +27,21 @@ impl Schedule {
 
     pub fn is_empty(&self) -> bool {
         self.providers.is_empty()
+    }
+
+    /// For every unit, the heaviest chain of weights from it through its dependents (itself
+    /// included). Units are visited in decreasing wave order, so dependents come first.
+    pub fn remaining_path(&self) -> Vec<u64> {
+        let dependents = self.dependents();
+        let weight = |i: usize| self.weights.get(i).copied().unwrap_or(1);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.waves[i]));
+        let mut remaining = vec![0u64; self.len()];
+        for i in order {
+            let tail = dependents[i].iter().map(|&d| remaining[d]).max().unwrap_or(0);
+            remaining[i] = weight(i) + tail;
+        }
+        remaining
     }
 
     /// Dependents of every unit (the reverse of `providers`).
@@ -114,10 +132,19 @@ where
     }
     block_all(&mut to_block, &mut ends, &dependents, hooks).await;
 
-    // Ready units ordered by (wave, index): lower waves first, deterministic ties.
-    let mut ready: BTreeSet<(usize, usize)> = (0..n)
+    // Ready units ordered by key: the heaviest remaining chain first (and, under strict barriers,
+    // the lowest wave before that); ties by index, so the order is deterministic.
+    let remaining = schedule.remaining_path();
+    let key = |i: usize| -> (usize, std::cmp::Reverse<u64>, usize) {
+        let wave = match barrier {
+            Barrier::Waves => schedule.waves[i],
+            Barrier::Dependencies => 0,
+        };
+        (wave, std::cmp::Reverse(remaining[i]), i)
+    };
+    let mut ready: BTreeSet<(usize, std::cmp::Reverse<u64>, usize)> = (0..n)
         .filter(|&i| ends[i].is_none() && waiting[i] == 0)
-        .map(|i| (schedule.waves[i], i))
+        .map(key)
         .collect();
     let mut running: JoinSet<(usize, bool)> = JoinSet::new();
     let mut in_flight = 0usize;
@@ -134,9 +161,11 @@ where
 
     loop {
         while !stopping && in_flight < max_parallel {
-            let Some(&(wave, unit)) = ready.iter().next() else {
+            let Some(&first) = ready.iter().next() else {
                 break;
             };
+            let unit = first.2;
+            let wave = schedule.waves[unit];
             if barrier == Barrier::Waves && open_in_wave[..wave].iter().any(|&c| c > 0) {
                 break;
             }
@@ -144,7 +173,7 @@ where
                 stopping = true;
                 break;
             }
-            ready.remove(&(wave, unit));
+            ready.remove(&first);
             let fut = run_unit(unit);
             running.spawn(async move { (unit, fut.await) });
             in_flight += 1;
@@ -161,7 +190,7 @@ where
             for &d in &dependents[unit] {
                 waiting[d] -= 1;
                 if waiting[d] == 0 && ends[d].is_none() {
-                    ready.insert((schedule.waves[d], d));
+                    ready.insert(key(d));
                 }
             }
         } else {
@@ -172,7 +201,7 @@ where
             for (i, was) in before.into_iter().enumerate() {
                 if !was && ends[i].is_some() {
                     open_in_wave[schedule.waves[i]] -= 1;
-                    ready.remove(&(schedule.waves[i], i));
+                    ready.remove(&key(i));
                 }
             }
         }
@@ -219,6 +248,7 @@ mod tests {
         Schedule {
             providers: vec![vec![], vec![], vec![0, 1], vec![2], vec![1], vec![]],
             waves: vec![0, 0, 1, 2, 1, 0],
+            weights: vec![],
         }
     }
 
@@ -274,6 +304,7 @@ mod tests {
         let schedule = Schedule {
             providers: vec![vec![]; 20],
             waves: vec![0; 20],
+            weights: vec![],
         };
         let (report, _, _) = go(&schedule, &[], Barrier::Dependencies, 3).await;
         assert_eq!(report.max_concurrency, 3);
@@ -287,6 +318,14 @@ mod tests {
         let mut sorted = waves.clone();
         sorted.sort();
         assert_eq!(waves, sorted, "order {order:?}");
+    }
+
+    #[test]
+    fn the_heaviest_remaining_chain_goes_first() {
+        let mut schedule = diamond();
+        assert_eq!(schedule.remaining_path(), vec![3, 3, 2, 1, 1, 1]);
+        schedule.weights = vec![1, 1, 1, 1, 10, 1];
+        assert_eq!(schedule.remaining_path(), vec![3, 11, 2, 1, 10, 1]);
     }
 
     #[tokio::test]
