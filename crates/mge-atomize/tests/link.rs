@@ -204,3 +204,19 @@ fn function_type_parameter_names_are_bound_in_the_type() {
         expect![[r#""#]],
     );
 }
+
+#[test]
+fn class_field_initializers_see_this_as_the_instance() {
+    check_links(
+        &[(
+            "src/log.ts",
+            "export class Log {\n  readonly entries: number[] = [];\n\n  constructor(private readonly now: () => number) {}\n\n  readonly record = (): void => {\n    this.entries.push(this.now());\n  };\n}\n",
+        )],
+        expect![[r#"
+            src/log.ts::Log#0 -> src/log.ts::Log.constructor#0 contains Log.constructor
+            src/log.ts::Log#0 -> src/log.ts::Log.record#0 contains Log.record
+            src/log.ts::Log#0 -> src/log.ts::Log.record#0 data Log.entries
+            src/log.ts::Log.constructor#0 -> src/log.ts::Log.record#0 data Log.now
+        "#]],
+    );
+}
