@@ -203,6 +203,10 @@ impl Sandbox {
             argv.push("unshare".into());
             argv.extend(u.iter().map(|s| s.to_string()));
             argv.push("--".into());
+            // A shell between `unshare` and the command turns a fatal signal of the command into
+            // the exit status 128 + N: `unshare` itself cannot always re-raise a child's signal
+            // ("sigprocmask unblock failed"), which would hide which limit was hit.
+            argv.extend(["sh", "-c", "\"$@\"; exit $?", "mge-sandbox"].map(String::from));
             isolation.network_isolated = true;
             isolation.network_note = None;
             isolation.pid_namespace = u.contains(&"--pid");
