@@ -54,7 +54,17 @@ pub fn run(args: GraphArgs) -> anyhow::Result<ExitCode> {
             code,
         })
         .collect();
-    let atomized = mge_graph::atomize_plan(&sources, &Config::default())
+    // Support files (re-exporting `__init__.py`, barrels) are linked through, as the engine does.
+    let support_files = mge_engine::output::support_sources(plan)?;
+    let support: Vec<SourceFile<'_>> = support_files
+        .iter()
+        .map(|(path, language, code)| SourceFile {
+            path,
+            language: *language,
+            code,
+        })
+        .collect();
+    let atomized = mge_graph::atomize_plan_with_support(&sources, &support, &Config::default())
         .with_context(|| format!("{}: dependency graph", loaded.path.display()))?;
     for u in &atomized.linkage.unresolved {
         eprintln!(
