@@ -38,7 +38,11 @@ impl Schedule {
         order.sort_by_key(|&i| std::cmp::Reverse(self.waves[i]));
         let mut remaining = vec![0u64; self.len()];
         for i in order {
-            let tail = dependents[i].iter().map(|&d| remaining[d]).max().unwrap_or(0);
+            let tail = dependents[i]
+                .iter()
+                .map(|&d| remaining[d])
+                .max()
+                .unwrap_or(0);
             remaining[i] = weight(i) + tail;
         }
         remaining
