@@ -145,3 +145,20 @@ impl From<QueryRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The JSON shape of every error (for the OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable word: `bad_request`, `not_found`, `unauthenticated`, ...
+    pub code: String,
+    /// What failed and where.
+    pub message: String,
+    /// Location, field or entity concerned.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}

@@ -115,14 +115,55 @@ impl App {
     }
 }
 
-/// Every route, with the body limit and latency metrics.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The OpenAPI document's frame; paths are added by the routers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "mge API", description = "Execute code-generation masterplans in MVP and V2 mode"),
+    modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of every route, generated from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa::OpenApi as _;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(v1::routes())
         .merge(v2::routes())
         .merge(unified::routes())
         .merge(live::routes())
         .merge(metrics::routes())
+}
+
+/// Every route, with the body limit and latency metrics.
+pub fn router(state: AppState) -> Router {
+    let (routes, doc) = api_routes().split_for_parts();
+    let doc = Arc::new(doc);
+    routes
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
         .fallback(|| async { ApiError::not_found("route", "(no such endpoint)") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

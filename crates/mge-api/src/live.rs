@@ -6,20 +6,20 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use mge_core::PlanId;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/ws/masterplan/{id}", get(upgrade))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upgrade))
 }
 
 #[derive(Debug, Deserialize)]
@@ -32,6 +32,7 @@ struct LiveQuery {
     token: Option<String>,
 }
 
+#[utoipa::path(get, path = "/ws/masterplan/{id}", tag = "live", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id"), ("since" = Option<i64>, Query, description = "Last sequence number seen")), responses((status = 101, description = "WebSocket of progress events"), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn upgrade(
     State(state): State<AppState>,
     user: User,

@@ -9,9 +9,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiResult;
 use crate::AppState;
@@ -66,12 +66,13 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(metrics))
 }
 
+#[utoipa::path(get, path = "/health", tag = "ops", security(("bearer" = [])), responses((status = 200, description = "Store reachable", body = serde_json::Value)))]
 async fn health(State(state): State<AppState>) -> ApiResult<axum::Json<serde_json::Value>> {
     state.store.list_plans().await?;
     Ok(axum::Json(
@@ -79,6 +80,7 @@ async fn health(State(state): State<AppState>) -> ApiResult<axum::Json<serde_jso
     ))
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = [])), responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let mut plans_by_mode: BTreeMap<String, u64> = BTreeMap::new();
     let mut tasks_by_status: BTreeMap<String, u64> = BTreeMap::new();

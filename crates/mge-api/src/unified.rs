@@ -3,10 +3,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
 use mge_core::{ExecutionMode, PlanId};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::User;
 use crate::error::ApiResult;
@@ -14,18 +14,21 @@ use crate::extract::Json;
 use crate::v1::{start_run, ExecuteRequest, GeneratorOverrides};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/masterplan/execute", post(execute))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(execute))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnifiedRequest {
+    #[schema(value_type = String, format = Uuid)]
     pub plan_id: PlanId,
     /// `mvp`, `v2_atoms` or `hybrid`; absent: the resolver decides.
+    #[schema(value_type = Option<String>, pattern = "^(mvp|v2_atoms|hybrid)$")]
     pub mode: Option<ExecutionMode>,
     #[serde(default)]
     pub generator: GeneratorOverrides,
+    #[schema(minimum = 1)]
     pub max_parallel: Option<usize>,
 }
 
@@ -40,6 +43,7 @@ pub struct UnifiedResponse {
     pub status: &'static str,
 }
 
+#[utoipa::path(post, path = "/api/masterplan/execute", operation_id = "unified_execute", tag = "unified", security(("bearer" = [])), request_body = UnifiedRequest, responses((status = 202, description = "Run started; the mode and why", body = serde_json::Value), (status = 409, description = "Already run or running", body = crate::error::ErrorBody), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn execute(
     State(state): State<AppState>,
     user: User,

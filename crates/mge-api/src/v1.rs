@@ -5,11 +5,11 @@ use std::path::{Path as FsPath, PathBuf};
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
 use mge_core::{ExecutionMode, PlanId, TaskId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
@@ -17,13 +17,13 @@ use crate::extract::{Json, Path};
 use crate::runs::{run_options, GeneratorSettings};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/masterplan", post(create_plan))
-        .route("/api/v1/masterplan/execute", post(execute))
-        .route("/api/v1/masterplan/{id}", get(get_plan))
-        .route("/api/v1/task/{id}", get(get_task))
-        .route("/api/v1/task/{id}/retry", post(retry_task))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_plan))
+        .routes(routes!(execute))
+        .routes(routes!(get_plan))
+        .routes(routes!(get_task))
+        .routes(routes!(retry_task))
 }
 
 #[derive(Debug, Serialize)]
@@ -85,6 +85,7 @@ fn check_reference_dir(root: Option<&FsPath>, dir: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/masterplan", tag = "v1", security(("bearer" = [])), request_body(content = serde_json::Value, description = "The plan in the plan-file structure (docs/plan-format.md), as JSON"), responses((status = 201, description = "Imported", body = serde_json::Value), (status = 422, description = "Invalid plan", body = crate::error::ErrorBody), (status = 413, description = "Body too large", body = crate::error::ErrorBody), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn create_plan(
     axum::extract::State(state): axum::extract::State<AppState>,
     user: User,
@@ -104,7 +105,7 @@ async fn create_plan(
 }
 
 /// Generator overrides a request may carry (provider and endpoints stay the server's).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratorOverrides {
     pub seed: Option<u64>,
@@ -112,12 +113,14 @@ pub struct GeneratorOverrides {
     pub time_scale: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteRequest {
+    #[schema(value_type = String, format = Uuid)]
     pub plan_id: PlanId,
     #[serde(default)]
     pub generator: GeneratorOverrides,
+    #[schema(minimum = 1)]
     pub max_parallel: Option<usize>,
 }
 
@@ -207,6 +210,7 @@ pub async fn start_run(
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/masterplan/execute", operation_id = "v1_execute", tag = "v1", security(("bearer" = [])), request_body = ExecuteRequest, responses((status = 202, description = "Run started in MVP mode", body = serde_json::Value), (status = 409, description = "Already run or running", body = crate::error::ErrorBody), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn execute(
     axum::extract::State(state): axum::extract::State<AppState>,
     user: User,
@@ -223,6 +227,7 @@ async fn execute(
     Ok((StatusCode::ACCEPTED, axum::Json(response)))
 }
 
+#[utoipa::path(get, path = "/api/v1/masterplan/{id}", tag = "v1", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "The plan with its tasks", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn get_plan(
     axum::extract::State(state): axum::extract::State<AppState>,
     user: User,
@@ -278,6 +283,7 @@ async fn owned_task(state: &AppState, user: &User, id: TaskId) -> ApiResult<mge_
         .map_err(|_| ApiError::not_found("task", id))
 }
 
+#[utoipa::path(get, path = "/api/v1/task/{id}", tag = "v1", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "The task", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn get_task(
     axum::extract::State(state): axum::extract::State<AppState>,
     user: User,
@@ -293,6 +299,7 @@ async fn get_task(
     Ok(axum::Json(body))
 }
 
+#[utoipa::path(post, path = "/api/v1/task/{id}/retry", tag = "v1", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id")), responses((status = 202, description = "Retry started", body = serde_json::Value), (status = 409, description = "Task not failed, or plan running", body = crate::error::ErrorBody), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn retry_task(
     axum::extract::State(state): axum::extract::State<AppState>,
     user: User,

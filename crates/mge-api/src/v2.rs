@@ -9,14 +9,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use mge_core::{AtomId, ExecutionMode, PlanId, TaskId};
 use mge_engine::run::RunContext;
 use mge_engine::{ExecutionStrategy, RunOptions, V2Strategy};
 use mge_store::{StoredAtom, StoredPlan};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
@@ -24,16 +24,16 @@ use crate::extract::{Json, Path, Query};
 use crate::runs::build_generator;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/atomize/task/{id}", post(atomize_task))
-        .route("/api/v2/atomize/plan/{id}", post(atomize_plan))
-        .route("/api/v2/atoms/{plan_id}", get(atoms))
-        .route("/api/v2/atom/{id}", get(atom))
-        .route("/api/v2/dependency-graph/build", post(build_graph))
-        .route("/api/v2/dependency-graph/{id}", get(graph))
-        .route("/api/v2/execution-waves/{id}", get(waves))
-        .route("/api/v2/review-queue/{plan_id}", get(review_queue))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(atomize_task))
+        .routes(routes!(atomize_plan))
+        .routes(routes!(atoms))
+        .routes(routes!(atom))
+        .routes(routes!(build_graph))
+        .routes(routes!(graph))
+        .routes(routes!(waves))
+        .routes(routes!(review_queue))
 }
 
 /// Atomizes a plan and builds its graph (persisted once; idempotent).
@@ -65,6 +65,7 @@ fn atom_json(a: &StoredAtom) -> Value {
     serde_json::to_value(a).unwrap_or(Value::Null)
 }
 
+#[utoipa::path(post, path = "/api/v2/atomize/task/{id}", tag = "v2", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "The task's atoms", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn atomize_task(
     State(state): State<AppState>,
     user: User,
@@ -93,6 +94,7 @@ async fn atomize_task(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v2/atomize/plan/{id}", tag = "v2", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "Atomization metrics", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn atomize_plan(
     State(state): State<AppState>,
     user: User,
@@ -104,6 +106,7 @@ async fn atomize_plan(
     Ok(axum::Json(json!({ "plan_id": id, "metrics": metrics })))
 }
 
+#[utoipa::path(get, path = "/api/v2/atoms/{plan_id}", tag = "v2", security(("bearer" = [])), params(("plan_id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "The plan's atoms", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn atoms(
     State(state): State<AppState>,
     user: User,
@@ -122,6 +125,7 @@ async fn atoms(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v2/atom/{id}", tag = "v2", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "One atom with retries and validation results", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn atom(
     State(state): State<AppState>,
     user: User,
@@ -158,12 +162,14 @@ async fn atom(
     Ok(axum::Json(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BuildRequest {
+    #[schema(value_type = String, format = Uuid)]
     plan_id: PlanId,
 }
 
+#[utoipa::path(post, path = "/api/v2/dependency-graph/build", tag = "v2", security(("bearer" = [])), request_body = BuildRequest, responses((status = 200, description = "Graph summary", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn build_graph(
     State(state): State<AppState>,
     user: User,
@@ -201,6 +207,7 @@ struct GraphQuery {
     format: GraphFormat,
 }
 
+#[utoipa::path(get, path = "/api/v2/dependency-graph/{id}", tag = "v2", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id"), ("format" = Option<String>, Query, description = "json (default), dot or mermaid")), responses((status = 200, description = "The graph", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn graph(
     State(state): State<AppState>,
     user: User,
@@ -275,6 +282,7 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
+#[utoipa::path(get, path = "/api/v2/execution-waves/{id}", tag = "v2", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "Execution waves", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn waves(
     State(state): State<AppState>,
     user: User,
@@ -287,6 +295,7 @@ async fn waves(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v2/review-queue/{plan_id}", tag = "v2", security(("bearer" = [])), params(("plan_id" = uuid::Uuid, Path, description = "Id")), responses((status = 200, description = "Review queue, lowest confidence first", body = serde_json::Value), (status = 400, description = "Bad input", body = crate::error::ErrorBody), (status = 401, description = "No or unknown token", body = crate::error::ErrorBody), (status = 404, description = "No such resource for this user", body = crate::error::ErrorBody)))]
 async fn review_queue(
     State(state): State<AppState>,
     user: User,
