@@ -3,8 +3,10 @@
 
 mod ab;
 mod atomize;
+mod flags;
 mod graph;
 mod plan;
+mod rollback;
 mod run;
 mod store;
 
@@ -57,6 +59,11 @@ enum Command {
     Retry(run::RetryArgs),
     /// Compare execution modes on plans: seeded paired runs, test precision, cost, t-tests.
     Ab(ab::AbArgs),
+    /// List, change and audit the feature flags that steer execution modes.
+    #[command(subcommand)]
+    Flags(flags::FlagsCommand),
+    /// Turn V2 off for new plans at once (all V2 flags off, rollout 0), audited.
+    Rollback(rollback::RollbackArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -80,6 +87,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args, &cli.store),
         Command::Retry(args) => run::retry(args, &cli.store),
         Command::Ab(args) => ab::run(args, &cli.store),
+        Command::Flags(cmd) => flags::run(cmd, &cli.store),
+        Command::Rollback(args) => rollback::run(args, &cli.store),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use mge_core::ExecutionMode;
-use mge_engine::{Engine, RunOptions, RunSummary};
+use mge_engine::{Engine, ModeControl, ModeWatcher, RunOptions, RunSummary};
 use mge_generate::{Generator, OpenAiConfig, OpenAiGenerator, SimulatedConfig, SimulatedGenerator};
 use serde::{Deserialize, Serialize};
 
@@ -154,21 +154,22 @@ pub struct RetryArgs {
 /// The plan's mode and why. An explicit `--mode` is taken as asked; `auto` goes through the mode
 /// resolver with the flags of the environment (`ENABLE_V2_*`, `V2_ROLLOUT_PERCENT`,
 /// `MGE_DEFAULT_MODE`, canary lists), sticky on the owner (else the plan id).
-fn resolve_mode(mode: ModeArg, plan: &str, owner: &str) -> anyhow::Result<(ExecutionMode, String)> {
-    let explicit = |mode: ExecutionMode| (mode, format!("explicit mode in the request: {mode}"));
-    Ok(match mode {
-        ModeArg::Mvp => explicit(ExecutionMode::Mvp),
-        ModeArg::V2 => explicit(ExecutionMode::V2Atoms),
-        ModeArg::Hybrid => explicit(ExecutionMode::Hybrid),
-        ModeArg::Auto => {
-            let flags = mge_rollout::FlagSet::from_env(|k| std::env::var(k).ok())
-                .context("reading mode flags from the environment")?;
-            let mut input = mge_rollout::ResolveInput::new(&flags, plan);
-            input.user_id = Some(owner);
-            let decision = mge_rollout::resolve(&input);
-            (decision.mode, decision.reason.to_string())
-        }
-    })
+/// Decides the plan's mode once through the mode control (stored flags and overrides); an
+/// explicit mode is a request, still gated by the V2 capability flags.
+async fn resolve_mode(
+    control: &ModeControl,
+    mode: ModeArg,
+    plan: mge_core::PlanId,
+    owner: &str,
+) -> anyhow::Result<(ExecutionMode, String)> {
+    let requested = match mode {
+        ModeArg::Mvp => Some(ExecutionMode::Mvp),
+        ModeArg::V2 => Some(ExecutionMode::V2Atoms),
+        ModeArg::Hybrid => Some(ExecutionMode::Hybrid),
+        ModeArg::Auto => None,
+    };
+    let decided = control.decide(plan, Some(owner), requested).await?;
+    Ok((decided.mode, decided.reason))
 }
 
 pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
@@ -181,13 +182,16 @@ pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
     };
     super::runtime()?.block_on(async {
         let store = super::store::open_migrated(store_args).await?;
+        let control = super::flags::open_control(store.clone()).await?;
         let summary = if let Some(run_id) = args.resume {
             let options = Engine::run_options(store.as_ref(), run_id).await?;
             let settings: GeneratorSettings = serde_json::from_value(options.generator.clone())
                 .context("reading the run's generator settings")?;
             let engine = Engine::new(store.clone(), build_generator(&settings)?);
             let printer = Printer::start(&engine, args.events, args.json);
+            let watcher = ModeWatcher::start(control, &engine.events, engine.stop.clone()).await?;
             let summary = engine.resume(run_id).await;
+            watcher.finish().await;
             printer.finish().await;
             summary?
         } else {
@@ -201,7 +205,8 @@ pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
             }
             let generator = build_generator(&settings)?;
             let plan_id = store.import_plan(&loaded.plan, &args.owner).await?;
-            let (mode, mode_reason) = resolve_mode(args.mode, &plan_id.to_string(), &args.owner)?;
+            let (mode, mode_reason) =
+                resolve_mode(&control, args.mode, plan_id, &args.owner).await?;
             let out = args
                 .out
                 .clone()
@@ -224,7 +229,9 @@ pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
             }
             let engine = Engine::new(store.clone(), generator);
             let printer = Printer::start(&engine, args.events, args.json);
+            let watcher = ModeWatcher::start(control, &engine.events, engine.stop.clone()).await?;
             let summary = engine.start(plan_id, options).await;
+            watcher.finish().await;
             printer.finish().await;
             summary?
         };

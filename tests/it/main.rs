@@ -2,5 +2,6 @@
 
 mod common;
 mod kill_resume;
+mod modes;
 mod plan_cli;
 mod run_fixtures;

@@ -8,6 +8,7 @@
 
 pub mod events;
 mod hybrid;
+pub mod modes;
 mod mvp;
 pub mod output;
 pub mod run;
@@ -18,6 +19,7 @@ mod v2;
 
 pub use events::{Event, EventSink};
 pub use hybrid::{HybridStrategy, HYBRID_FALLBACK};
+pub use modes::{ModeControl, ModeDecision, ModeWatcher};
 pub use mvp::MvpStrategy;
 pub use run::{Engine, RunOptions, RunSummary};
 pub use strategy::{ExecutionStrategy, UnitPlan, UnitResult};

@@ -1,0 +1,243 @@
+//! Dual-mode control: stored flags through the CLI, manual rollback, and the automatic rollback
+//! tripped by injected failures.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use mge_core::ExecutionMode;
+use mge_engine::{Engine, ModeControl, ModeWatcher, RunOptions};
+use mge_generate::{SimulatedConfig, SimulatedGenerator};
+use mge_rollout::{names, FlagSet, REQUIRED_CAPABILITIES};
+use mge_store::{RollbackKind, Store};
+
+use crate::common::{mge, repo, sqlite_url, text};
+
+fn mge_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    mge()
+        .args(args)
+        .args(["--database-url", &sqlite_url(dir)])
+        .output()
+        .unwrap()
+}
+
+fn flags_json(dir: &std::path::Path) -> serde_json::Value {
+    let out = mge_in(dir, &["flags", "list", "--json"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+#[test]
+fn flags_are_validated_stored_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = mge_in(
+        dir.path(),
+        &["flags", "set", "V2_ROLLOUT_PERCENT", "140", "--reason", "x"],
+    );
+    let (_, stderr) = text(&bad);
+    assert_eq!(bad.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("V2_ROLLOUT_PERCENT") && stderr.contains("'140'"),
+        "{stderr}"
+    );
+    let unknown = mge_in(
+        dir.path(),
+        &["flags", "set", "V2_TELEPORT", "1", "--reason", "x"],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+
+    let ok = mge_in(
+        dir.path(),
+        &[
+            "flags",
+            "set",
+            "V2_ROLLOUT_PERCENT",
+            "50",
+            "--reason",
+            "ramp",
+            "--by",
+            "alice",
+        ],
+    );
+    assert!(ok.status.success(), "{:?}", text(&ok));
+    let flags = flags_json(dir.path());
+    assert_eq!(flags["V2_ROLLOUT_PERCENT"], 50);
+    for name in REQUIRED_CAPABILITIES {
+        assert_eq!(flags[name], true, "{name}: on by default for a local store");
+    }
+    assert_eq!(flags["ENABLE_V2_REVIEW"], false);
+
+    let history = mge_in(dir.path(), &["flags", "history", "--json"]);
+    let audit: serde_json::Value = serde_json::from_str(text(&history).0.trim()).unwrap();
+    let newest = &audit[0];
+    assert_eq!(newest["name"], "V2_ROLLOUT_PERCENT");
+    assert_eq!(newest["old_value"], 0);
+    assert_eq!(newest["new_value"], 50);
+    assert_eq!(newest["changed_by"], "alice");
+    assert_eq!(newest["reason"], "ramp");
+    // Every flag got a first-start row before the change.
+    assert_eq!(
+        audit.as_array().unwrap().len(),
+        FlagSet::defaults().iter().count() + 1
+    );
+}
+
+#[test]
+fn rollback_sends_explicit_v2_requests_to_mvp_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let rb = mge_in(
+        dir.path(),
+        &["rollback", "--reason", "incident 42", "--drain", "--json"],
+    );
+    let (stdout, stderr) = text(&rb);
+    assert!(rb.status.success(), "{stdout}{stderr}");
+    let rb: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(rb["rollback"]["kind"], "manual");
+    assert_eq!(rb["rollback"]["drain"], true);
+    let changed: Vec<&str> = rb["changes"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        REQUIRED_CAPABILITIES.to_vec(),
+        "rollout was already 0"
+    );
+    let flags = flags_json(dir.path());
+    assert!(REQUIRED_CAPABILITIES.iter().all(|n| flags[n] == false));
+
+    let plan = repo().join("fixtures/plans/kvstore");
+    let out = mge()
+        .args([
+            "run",
+            "--mode",
+            "v2",
+            "--fault-rate",
+            "0",
+            "--time-scale",
+            "0",
+        ])
+        .args(["--database-url", &sqlite_url(dir.path())])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("(kvstore, mvp)"), "{stdout}");
+    assert!(
+        stderr.contains("v2_atoms requested explicitly")
+            && stderr.contains("ENABLE_V2_ATOMIZATION")
+            && stderr.contains("running mvp"),
+        "{stderr}"
+    );
+}
+
+async fn open_control(store: Arc<dyn Store>, settings: &[(&str, &str)]) -> ModeControl {
+    let mut defaults = FlagSet::defaults();
+    for name in REQUIRED_CAPABILITIES {
+        defaults.set(name, "true").unwrap();
+    }
+    for (name, value) in settings {
+        defaults.set(name, value).unwrap();
+    }
+    ModeControl::open(store, &defaults, "test").await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_rollback_trips_on_injected_failures_and_new_plans_get_mvp() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::from(mge_store::open(&sqlite_url(dir.path())).await.unwrap());
+    store.migrate_up().await.unwrap();
+    let control = Arc::new(
+        open_control(
+            store.clone(),
+            &[
+                (names::V2_ROLLOUT_PERCENT, "100"),
+                (names::V2_AUTO_ROLLBACK_WINDOW, "20"),
+                (names::V2_AUTO_ROLLBACK_MIN_SAMPLES, "10"),
+            ],
+        )
+        .await,
+    );
+    // Another process, its flags cached before the trip.
+    let other = open_control(store.clone(), &[]).await;
+    assert!(other.flags().await.unwrap().v2_available());
+
+    let loaded = mge_plan::load(&repo().join("fixtures/plans/kvstore")).unwrap();
+    let first = store.import_plan(&loaded.plan, "alice").await.unwrap();
+    let decided = control.decide(first, Some("alice"), None).await.unwrap();
+    assert_eq!(decided.mode, ExecutionMode::V2Atoms, "{}", decided.reason);
+
+    let generator = Arc::new(
+        SimulatedGenerator::new(SimulatedConfig {
+            seed: 7,
+            fault_rate: 1.0,
+            time_scale: 0.0,
+            ..SimulatedConfig::default()
+        })
+        .unwrap(),
+    );
+    let engine = Engine::new(store.clone(), generator);
+    let watcher = ModeWatcher::start(control.clone(), &engine.events, engine.stop.clone())
+        .await
+        .unwrap();
+    let summary = engine
+        .start(
+            first,
+            RunOptions {
+                mode: decided.mode,
+                mode_reason: decided.reason.clone(),
+                max_attempts: 1,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(summary.failed > 0, "{summary:?}");
+    // Give the watcher the events still in flight.
+    let mut report = watcher.report();
+    for _ in 0..100 {
+        if report.auto_rollback.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        report = watcher.report();
+    }
+    let report = watcher.finish().await;
+    let event = report.auto_rollback.clone().expect("the window tripped");
+    assert!(report.outcomes >= 10, "{report:?}");
+    assert_eq!(event.kind, RollbackKind::Automatic);
+    assert_eq!(event.created_by, "auto-rollback");
+    assert!(event.reason.contains("fail"), "{}", event.reason);
+    assert!(event.trigger.is_some());
+
+    // The other process sees the rollback at its next decision.
+    let tripped_seen = Instant::now();
+    let second = store.import_plan(&loaded.plan, "alice").await.unwrap();
+    let next = other.decide(second, Some("alice"), None).await.unwrap();
+    assert!(tripped_seen.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(next.mode, ExecutionMode::Mvp, "{}", next.reason);
+    // The plan decided before the trip keeps its mode.
+    let again = other.decide(first, Some("alice"), None).await.unwrap();
+    assert_eq!(again.mode, ExecutionMode::V2Atoms);
+    assert!(again.decision.is_none());
+
+    let audit = store.modes().flag_audit(10).await.unwrap();
+    assert!(audit
+        .iter()
+        .filter(|e| e.change_set == event.change_set)
+        .all(|e| e.changed_by == "auto-rollback" && e.reason == event.reason));
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.change_set == event.change_set)
+            .count(),
+        REQUIRED_CAPABILITIES.len() + 1,
+        "capabilities off and rollout 100 -> 0"
+    );
+    store.close().await;
+}
