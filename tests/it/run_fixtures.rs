@@ -201,3 +201,77 @@ fn hybrid_falls_back_to_mvp_for_tasks_v2_cannot_finish() {
         assert!(after, "task {task} was not run in MVP after its fallback");
     }
 }
+
+/// V2 validates every generated attempt at the atomic level and stores one `validation_results`
+/// row per attempt: the row passes exactly when the attempt was accepted, a rejected attempt's
+/// row holds the violations its feedback listed, and faults of the kinds the atomic level sees
+/// (syntax, misspelled and wrongly imported names, arity) are caught there.
+#[test]
+fn v2_stores_one_atomic_validation_per_attempt() {
+    let plan = crate::common::repo().join("fixtures/plans/shop");
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let output = mge()
+        .args(["run", "--mode", "v2", "--fault-rate", "0.05", "--seed", "1"])
+        .args(["--time-scale", "0", "--events", "--json"])
+        .args(["--database-url", &url])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let attempts: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|e| e["event"] == "attempt_finished")
+        .map(|e| &e["details"])
+        .collect();
+    let rejected = attempts.iter().filter(|a| a["ok"] == false).count();
+    let faulty = attempts
+        .iter()
+        .filter(|a| a["faults_injected"].as_u64().unwrap() > 0)
+        .count();
+    assert!(rejected > 0, "a 5% fault rate on shop rejects some attempt");
+    assert!(rejected <= faulty, "{rejected} rejected, {faulty} faulty");
+    for a in attempts.iter().filter(|a| a["ok"] == false) {
+        let error = a["error"].as_str().unwrap();
+        assert!(
+            error.lines().all(|l| l.splitn(5, ':').count() == 5),
+            "feedback is file:line:col: code: message, one per line: {error}"
+        );
+    }
+
+    let plan_id = serde_json::from_value(lines[0]["plan_id"].clone()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let results = rt.block_on(async {
+        let store = mge_store::open(&url).await.unwrap();
+        store.load_validation_results(plan_id).await.unwrap()
+    });
+    let atomic: Vec<_> = results
+        .iter()
+        .filter(|r| r.result.level.to_string() == "atomic")
+        .collect();
+    assert_eq!(atomic.len(), attempts.len(), "one atomic row per attempt");
+    assert!(atomic.iter().all(|r| r.result.atom_id.is_some()));
+    let failed: Vec<_> = atomic.iter().filter(|r| !r.result.passed).collect();
+    assert_eq!(failed.len(), rejected);
+    for r in &failed {
+        let violations = r.result.violations.as_array().unwrap();
+        assert!(!violations.is_empty(), "{:?}", r.result);
+        assert!(r.result.score.unwrap() < 1.0);
+        assert!(r.result.validator_version.is_some());
+    }
+    assert!(atomic.iter().filter(|r| r.result.passed).all(|r| r
+        .result
+        .violations
+        .as_array()
+        .is_some_and(|v| v.is_empty())));
+}

@@ -9,9 +9,9 @@ use mge_core::{AtomId, AtomStatus};
 use mge_generate::{GenerationRequest, UnitKind};
 use mge_store::{AtomAttemptFinish, HistoryEvent, NewAtomRetry};
 
-use super::Prepared;
+use super::{validate, Prepared};
 use crate::run::{RunContext, ATTEMPT_FINISHED};
-use crate::{syntax, Result};
+use crate::Result;
 
 /// `error_type` of an attempt that has started and not finished.
 pub const ATTEMPT_RUNNING: &str = "running";
@@ -84,23 +84,40 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
             expected: Some(expected.clone()),
         };
         attempts += 1;
-        let (code, error, error_type, response) = match run.generator.generate(&request).await {
+        let generated = run.generator.generate(&request).await;
+        let (code, report, error, error_type, response) = match generated {
             Ok(response) => {
-                let error = check_in_place(prepared, index, &response.code);
-                let kind = if error.is_some() {
-                    "syntax"
+                let report = validate::atomic(run.plan_id(), prepared, index, &response.code)?;
+                let error = validate::feedback(&report);
+                let kind = if report.passed {
+                    ATTEMPT_OK.to_string()
                 } else {
-                    ATTEMPT_OK
+                    validate::error_type(&report).to_string()
                 };
-                (Some(response.code.clone()), error, kind, Some(response))
+                (
+                    Some(response.code.clone()),
+                    Some(report),
+                    error,
+                    kind,
+                    Some(response),
+                )
             }
             Err(e) => (
                 None,
+                None,
                 Some(format!("{}: generation failed: {e}", atom.key)),
-                "generation",
+                "generation".to_string(),
                 None,
             ),
         };
+        if let Some(report) = &report {
+            run.store
+                .insert_validation_results(
+                    run.plan_id(),
+                    &[validate::result_row(Some(atom.id), report)],
+                )
+                .await?;
+        }
         let ok = error.is_none();
         let last = ok || draw >= max_attempts;
         let status = match (ok, last) {
@@ -138,8 +155,12 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
                     status,
                     code: code.clone(),
                     error_message: error.clone(),
-                    error_type: error_type.to_string(),
-                    validation_errors: error.as_ref().map(|e| serde_json::json!([e])),
+                    error_type,
+                    validation_errors: match &report {
+                        Some(r) if !r.passed => Some(r.violations_json()),
+                        Some(_) => None,
+                        None => error.as_ref().map(|e| serde_json::json!([e])),
+                    },
                     llm_model: response.as_ref().map(|r| r.model.clone()),
                     tokens_in: response.as_ref().map(|r| i64::from(r.tokens_in)),
                     tokens_out: response.as_ref().map(|r| i64::from(r.tokens_out)),
@@ -192,16 +213,16 @@ fn feedback_prompt(error: &str) -> String {
     format!("The previous attempt was rejected by validation:\n{error}\nFix these errors.")
 }
 
-/// The atomic check: the generated code, put in place of the atom in the file's base source,
-/// must parse. The base parsed cleanly, so any error comes from the atom.
-pub fn check_in_place(prepared: &Prepared, index: usize, code: &str) -> Option<String> {
-    let atom = &prepared.atoms[index];
-    let source = &prepared.sources[&atom.file];
-    let mut text = String::with_capacity(source.len() + code.len());
-    text.push_str(&source[..atom.start_byte]);
-    text.push_str(code);
-    text.push_str(&source[atom.end_byte..]);
-    syntax::check(&atom.file, atom.language, &text)
+/// The atomic check of an atom's code in its place in the file: `None` when it passes, the
+/// violations (one per line) otherwise.
+pub fn check_in_place(
+    run: &RunContext,
+    prepared: &Prepared,
+    index: usize,
+    code: &str,
+) -> Result<Option<String>> {
+    let report = validate::atomic(run.plan_id(), prepared, index, code)?;
+    Ok(validate::feedback(&report))
 }
 
 /// The current code of every atom of the plan (`None`: not generated).

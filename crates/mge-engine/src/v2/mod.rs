@@ -6,6 +6,7 @@
 
 mod atom;
 pub(crate) mod prepare;
+mod validate;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -120,7 +121,7 @@ impl ExecutionStrategy for V2Strategy {
                     prepared.atoms[member].key
                 )));
             };
-            if let Some(error) = atom::check_in_place(&prepared, member, &code) {
+            if let Some(error) = atom::check_in_place(run, &prepared, member, &code)? {
                 return Ok(Some(error));
             }
         }

@@ -30,6 +30,9 @@ pub struct PreparedAtom {
     /// Byte range in the file's base source (the code that was atomized).
     pub start_byte: usize,
     pub end_byte: usize,
+    /// Where the atomizer's record of this atom is: `Prepared::files[file_index].atoms[atom_index]`.
+    pub file_index: usize,
+    pub atom_index: usize,
     pub status: AtomStatus,
     pub description: String,
     /// The context the generator gets: imports, provider signatures, enclosing header, task.
@@ -43,6 +46,9 @@ pub struct Prepared {
     pub atoms: Vec<PreparedAtom>,
     /// Base source of every file, by path.
     pub sources: HashMap<String, String>,
+    /// The atomized files of the plan: the task files (in plan order) then the support files.
+    /// The atomic validator resolves names against them.
+    pub files: Vec<AtomizedFile>,
     /// Scheduling units (strongly connected components), as atom positions.
     pub units: Vec<Vec<usize>>,
     pub schedule: Schedule,
@@ -135,7 +141,7 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
     let index = PlanIndex::new(&files);
     let mut atoms = Vec::new();
     let mut rows = Vec::new();
-    for (file, (task_id, task_key)) in files.iter().zip(&task_of_file) {
+    for (file_index, (file, (task_id, task_key))) in files.iter().zip(&task_of_file).enumerate() {
         let task = run.plan.plan.task(task_key).expect("task");
         for (number, atom) in file.atoms.iter().enumerate() {
             let loc = index.locate(&atom.id).expect("atoms of the index");
@@ -188,6 +194,8 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
                 kind: atom.kind.as_str().to_string(),
                 start_byte: atom.start_byte,
                 end_byte: atom.end_byte,
+                file_index,
+                atom_index: number,
                 status: AtomStatus::Pending,
                 description,
                 context,
@@ -241,6 +249,7 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
     Ok(Prepared {
         atoms,
         sources,
+        files,
         units,
         schedule: Schedule {
             providers,
