@@ -241,3 +241,68 @@ async fn automatic_rollback_trips_on_injected_failures_and_new_plans_get_mvp() {
     );
     store.close().await;
 }
+
+#[test]
+fn drain_rollback_stops_a_running_v2_plan_at_a_unit_boundary_and_resume_finishes_it() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let plan = repo().join("fixtures/plans/kvstore");
+    let mut child = mge()
+        .args([
+            "run",
+            "--mode",
+            "v2",
+            "--fault-rate",
+            "0",
+            "--time-scale",
+            "0.02",
+        ])
+        .args(["--max-parallel", "1", "--events", "--json"])
+        .args(["--database-url", &url])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(&plan)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.contains("\"unit_succeeded\"");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let rb = mge_in(
+        dir.path(),
+        &["rollback", "--reason", "drain test", "--drain"],
+    );
+    assert!(rb.status.success(), "{:?}", text(&rb));
+    seen.extend(lines.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    let summary: serde_json::Value = serde_json::from_str(seen.last().unwrap()).unwrap();
+    assert_eq!(summary["stopped"], true, "{summary}");
+    assert_eq!(status.code(), Some(1));
+    let done = summary["succeeded"].as_u64().unwrap();
+    assert!(
+        done >= 1 && done < summary["units"].as_u64().unwrap(),
+        "{summary}"
+    );
+
+    let run_id = summary["run_id"].as_str().unwrap();
+    let resumed = mge()
+        .args(["run", "--resume", run_id, "--json", "--database-url", &url])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&resumed);
+    assert!(resumed.status.success(), "{stdout}{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["stopped"], false);
+    assert_eq!(summary["mode"], "v2_atoms", "a started plan keeps its mode");
+    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["succeeded"], summary["units"]);
+}
