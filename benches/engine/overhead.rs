@@ -263,15 +263,18 @@ pub async fn v2_store_calls(store: &dyn Store, plan: mge_core::PlanId, n: usize)
         totals[1] += t.elapsed();
         let t = Instant::now();
         store
-            .start_atom_attempt(&NewAtomRetry {
-                atom_id: id,
-                attempt_number: number,
-                error_message: None,
-                error_type: Some("running".to_string()),
-                validation_errors: None,
-                feedback_prompt: None,
-                temperature: Some(0.0),
-            })
+            .start_atom_attempt(
+                &NewAtomRetry {
+                    atom_id: id,
+                    attempt_number: number,
+                    error_message: None,
+                    error_type: Some("running".to_string()),
+                    validation_errors: None,
+                    feedback_prompt: None,
+                    temperature: Some(0.0),
+                },
+                &[],
+            )
             .await
             .expect("start attempt");
         totals[2] += t.elapsed();
@@ -297,7 +300,8 @@ pub async fn v2_store_calls(store: &dyn Store, plan: mge_core::PlanId, n: usize)
                     tokens_out: Some(50),
                     cost_usd: Some(0.0),
                 },
-                Some(&event),
+                None,
+                std::slice::from_ref(&event),
             )
             .await
             .expect("finish attempt");

@@ -230,15 +230,22 @@ pub trait Store: Send + Sync {
     /// Starts an attempt: inserts its retry row (the attempt number must be new for the atom,
     /// else a unique-constraint error) and marks the atom `running` with
     /// `attempts = attempt_number`, in one transaction.
-    async fn start_atom_attempt(&self, attempt: &NewAtomRetry) -> Result<uuid::Uuid>;
+    /// The history rows `events` (e.g. `unit_started`) are appended in the same transaction;
+    /// returns the attempt row's id and the history ids.
+    async fn start_atom_attempt(
+        &self,
+        attempt: &NewAtomRetry,
+        events: &[HistoryEvent],
+    ) -> Result<(uuid::Uuid, Vec<i64>)>;
     /// Completes an attempt started with [`Store::start_atom_attempt`] and records its result
     /// on the atom, with the history row `event` when given, in one transaction; returns that
     /// row's id.
     async fn finish_atom_attempt(
         &self,
         finish: &AtomAttemptFinish,
-        event: Option<&HistoryEvent>,
-    ) -> Result<Option<i64>>;
+        validation: Option<&NewValidationResult>,
+        events: &[HistoryEvent],
+    ) -> Result<Vec<i64>>;
     /// Sets an atom's status and last error (`None` clears it).
     async fn set_atom_status(
         &self,
@@ -470,15 +477,17 @@ macro_rules! forward_store {
             async fn start_atom_attempt(
                 &self,
                 attempt: &$crate::NewAtomRetry,
-            ) -> $crate::Result<uuid::Uuid> {
-                v2::start_atom_attempt(&self.pool, attempt).await
+                events: &[$crate::HistoryEvent],
+            ) -> $crate::Result<(uuid::Uuid, Vec<i64>)> {
+                v2::start_atom_attempt(&self.pool, attempt, events).await
             }
             async fn finish_atom_attempt(
                 &self,
                 finish: &$crate::AtomAttemptFinish,
-                event: Option<&$crate::HistoryEvent>,
-            ) -> $crate::Result<Option<i64>> {
-                v2::finish_atom_attempt(&self.pool, finish, event).await
+                validation: Option<&$crate::NewValidationResult>,
+                events: &[$crate::HistoryEvent],
+            ) -> $crate::Result<Vec<i64>> {
+                v2::finish_atom_attempt(&self.pool, finish, validation, events).await
             }
             async fn set_atom_status(
                 &self,

@@ -321,7 +321,8 @@ macro_rules! v2_ops {
         pub(crate) async fn start_atom_attempt(
             pool: &Pool<$db>,
             retry: &NewAtomRetry,
-        ) -> Result<uuid::Uuid> {
+            events: &[$crate::HistoryEvent],
+        ) -> Result<(uuid::Uuid, Vec<i64>)> {
             let at = now();
             let atom = retry.atom_id;
             let mut tx = pool
@@ -343,17 +344,22 @@ macro_rules! v2_ops {
                 return Err(StoreError::not_found("atom", atom));
             }
             let id = insert_retry(&mut tx, retry, at).await?;
+            let mut seqs = Vec::with_capacity(events.len());
+            for e in events {
+                seqs.push(insert_history(&mut tx, e.plan, e.task, &e.event, &e.details, at).await?);
+            }
             tx.commit()
                 .await
                 .map_err(db_err("committing attempt of", "atom", atom))?;
-            Ok(id)
+            Ok((id, seqs))
         }
 
         pub(crate) async fn finish_atom_attempt(
             pool: &Pool<$db>,
             finish: &AtomAttemptFinish,
-            event: Option<&$crate::HistoryEvent>,
-        ) -> Result<Option<i64>> {
+            validation: Option<&NewValidationResult>,
+            events: &[$crate::HistoryEvent],
+        ) -> Result<Vec<i64>> {
             let at = now();
             let atom = finish.atom_id;
             let attempt = format!("{atom} attempt {}", finish.attempt_number);
@@ -404,14 +410,36 @@ macro_rules! v2_ops {
             if done.rows_affected() == 0 {
                 return Err(StoreError::not_found("atom", atom));
             }
-            let seq = match event {
-                Some(e) => Some(insert_history(&mut tx, e.plan, e.task, &e.event, &e.details, at).await?),
-                None => None,
-            };
+            if let Some(v) = validation {
+                sqlx::query(
+                    "INSERT INTO validation_results (id, masterplan_id, atom_id, validation_level, \
+                     passed, score, violations, warnings, validated_at, duration_seconds, \
+                     validator_version) \
+                     SELECT $1, masterplan_id, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+                     FROM atomic_units WHERE id = $2",
+                )
+                .bind(DbUuid(uuid::Uuid::new_v4()))
+                .bind(DbUuid(v.atom_id.unwrap_or(atom)))
+                .bind(v.level.as_str())
+                .bind(v.passed)
+                .bind(v.score)
+                .bind(Json(&v.violations))
+                .bind(Json(&v.warnings))
+                .bind(at)
+                .bind(v.duration_seconds)
+                .bind(v.validator_version.as_deref())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("recording validation of", "attempt of atom", &attempt))?;
+            }
+            let mut seqs = Vec::with_capacity(events.len());
+            for e in events {
+                seqs.push(insert_history(&mut tx, e.plan, e.task, &e.event, &e.details, at).await?);
+            }
             tx.commit()
                 .await
                 .map_err(db_err("committing", "attempt of atom", &attempt))?;
-            Ok(seq)
+            Ok(seqs)
         }
 
         pub(crate) async fn set_atom_status(

@@ -26,7 +26,12 @@ pub struct AtomOutcome {
 
 pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Result<AtomOutcome> {
     let atom = &prepared.atoms[index];
-    let history = run.store.load_atom_retries(atom.id).await?;
+    // An atom that has never been attempted has no history to read (every atom of a fresh run).
+    let history = if atom.status == AtomStatus::Pending && atom.attempts == 0 {
+        Vec::new()
+    } else {
+        run.store.load_atom_retries(atom.id).await?
+    };
     let mut finished = history
         .iter()
         .filter(|r| r.retry.error_type.as_deref() != Some(ATTEMPT_RUNNING))
@@ -37,7 +42,7 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
         .max()
         .unwrap_or(0)
         + 1;
-    let mut feedback: Option<String> = history
+    let mut last_error: Option<String> = history
         .iter()
         .rfind(|r| {
             !matches!(
@@ -45,32 +50,44 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
                 Some(ATTEMPT_RUNNING) | Some(ATTEMPT_OK)
             )
         })
-        .and_then(|r| r.retry.error_message.clone())
-        .map(|e| feedback_prompt(&e));
-    run.record(
-        Some(atom.task_id),
+        .and_then(|r| r.retry.error_message.clone());
+    let mut feedback = last_error.as_deref().map(feedback_prompt);
+    let event = |name: &str, details: serde_json::Value| HistoryEvent {
+        plan: run.plan_id(),
+        task: Some(atom.task_id),
+        event: name.to_string(),
+        details,
+    };
+    // Reported with the first attempt of this execution, in its transaction.
+    let mut started = Some(event(
         "unit_started",
         serde_json::json!({"unit": atom.key, "kind": "atom"}),
-    )
-    .await?;
+    ));
     let expected = prepared.sources[&atom.file][atom.start_byte..atom.end_byte].to_string();
     let max_attempts = run.options.max_attempts.max(1);
     let mut attempts = 0;
-    let mut last_error = None;
     while finished < max_attempts {
         let draw = finished + 1;
         let temperature = run.options.temperature(draw);
-        run.store
-            .start_atom_attempt(&NewAtomRetry {
-                atom_id: atom.id,
-                attempt_number: number as i32,
-                error_message: None,
-                error_type: Some(ATTEMPT_RUNNING.to_string()),
-                validation_errors: None,
-                feedback_prompt: feedback.clone(),
-                temperature: Some(f64::from(temperature)),
-            })
+        let start_events: Vec<HistoryEvent> = started.take().into_iter().collect();
+        let (_, seqs) = run
+            .store
+            .start_atom_attempt(
+                &NewAtomRetry {
+                    atom_id: atom.id,
+                    attempt_number: number as i32,
+                    error_message: None,
+                    error_type: Some(ATTEMPT_RUNNING.to_string()),
+                    validation_errors: None,
+                    feedback_prompt: feedback.clone(),
+                    temperature: Some(f64::from(temperature)),
+                },
+                &start_events,
+            )
             .await?;
+        for (seq, e) in seqs.into_iter().zip(start_events) {
+            run.report(seq, e);
+        }
         let request = GenerationRequest {
             unit_id: atom.key.clone(),
             unit_kind: UnitKind::Atom,
@@ -110,16 +127,12 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
                 None,
             ),
         };
-        if let Some(report) = &report {
-            run.store
-                .insert_validation_results(
-                    run.plan_id(),
-                    &[validate::result_row(Some(atom.id), report)],
-                )
-                .await?;
-        }
+        let validation = report
+            .as_ref()
+            .map(|report| validate::result_row(Some(atom.id), report));
         let ok = error.is_none();
-        let last = ok || draw >= max_attempts;
+        // A generation error is final: the provider already retried what was transient.
+        let last = ok || draw >= max_attempts || response.is_none();
         let status = match (ok, last) {
             (true, _) => AtomStatus::Succeeded,
             (false, true) => AtomStatus::Failed,
@@ -139,14 +152,20 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
             "model": response.as_ref().map(|r| r.model.clone()),
             "faults_injected": response.as_ref().map_or(0, |r| r.injected_faults.len()),
         });
-        // The attempt's result and its history row commit together.
-        let event = HistoryEvent {
-            plan: run.plan_id(),
-            task: Some(atom.task_id),
-            event: ATTEMPT_FINISHED.to_string(),
-            details,
-        };
-        let seq = run
+        // The attempt's result, its validation row and its history rows commit together.
+        let mut events = vec![event(ATTEMPT_FINISHED, details)];
+        if ok {
+            events.push(event(
+                "unit_succeeded",
+                serde_json::json!({"unit": atom.key, "kind": "atom", "attempts": draw}),
+            ));
+        } else if last {
+            events.push(event(
+                "unit_failed",
+                serde_json::json!({"unit": atom.key, "kind": "atom", "error": error}),
+            ));
+        }
+        let seqs = run
             .store
             .finish_atom_attempt(
                 &AtomAttemptFinish {
@@ -166,17 +185,14 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
                     tokens_out: response.as_ref().map(|r| i64::from(r.tokens_out)),
                     cost_usd: response.as_ref().map(|r| r.cost_usd),
                 },
-                Some(&event),
+                validation.as_ref(),
+                &events,
             )
             .await?;
-        run.report(seq.expect("event written"), event);
+        for (seq, e) in seqs.into_iter().zip(events) {
+            run.report(seq, e);
+        }
         if ok {
-            run.record(
-                Some(atom.task_id),
-                "unit_succeeded",
-                serde_json::json!({"unit": atom.key, "kind": "atom", "attempts": draw}),
-            )
-            .await?;
             return Ok(AtomOutcome {
                 succeeded: true,
                 attempts,
@@ -187,11 +203,15 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
         number += 1;
         feedback = error.as_deref().map(feedback_prompt);
         last_error = error;
-        if response.is_none() {
-            // The provider already retried what was transient; what is left is permanent.
-            break;
+        if last {
+            return Ok(AtomOutcome {
+                succeeded: false,
+                attempts,
+                error: last_error,
+            });
         }
     }
+    // Every attempt had finished before this execution: the atom failed then.
     run.store
         .set_atom_status(atom.id, AtomStatus::Failed, last_error.as_deref())
         .await?;

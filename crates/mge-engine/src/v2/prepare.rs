@@ -34,6 +34,8 @@ pub struct PreparedAtom {
     pub file_index: usize,
     pub atom_index: usize,
     pub status: AtomStatus,
+    /// Attempts recorded before this invocation.
+    pub attempts: i32,
     pub description: String,
     /// The context the generator gets: imports, provider signatures, enclosing header, task.
     pub context: String,
@@ -197,6 +199,7 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
                 file_index,
                 atom_index: number,
                 status: AtomStatus::Pending,
+                attempts: 0,
                 description,
                 context,
             });
@@ -208,16 +211,19 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
     if stored.is_empty() {
         run.store.insert_atoms(plan_id, &rows).await?;
     } else {
-        let status: HashMap<AtomId, AtomStatus> =
-            stored.iter().map(|a| (a.atom.id, a.status)).collect();
+        let status: HashMap<AtomId, (AtomStatus, i32)> = stored
+            .iter()
+            .map(|a| (a.atom.id, (a.status, a.attempts)))
+            .collect();
         for atom in &mut atoms {
-            atom.status = *status.get(&atom.id).ok_or_else(|| EngineError::Plan {
-                plan: plan_id,
-                message: format!(
-                    "stored atoms differ from the plan's atomization (atom {} is not stored)",
-                    atom.key
-                ),
-            })?;
+            (atom.status, atom.attempts) =
+                *status.get(&atom.id).ok_or_else(|| EngineError::Plan {
+                    plan: plan_id,
+                    message: format!(
+                        "stored atoms differ from the plan's atomization (atom {} is not stored)",
+                        atom.key
+                    ),
+                })?;
         }
     }
     if run.store.load_dependency_graph(plan_id).await?.is_none() {

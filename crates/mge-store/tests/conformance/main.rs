@@ -7,8 +7,8 @@ mod support;
 use expect_test::expect;
 use mge_core::{AtomStatus, EdgeKind, ExecutionMode, ReviewStatus, TaskStatus, ValidationLevel};
 use mge_store::{
-    AtomAttemptFinish, ConstraintKind, NewAtomDependency, NewAtomRetry, NewDependencyGraph,
-    NewReview, NewValidationResult, NewWave, Outcome, Store, StoreError,
+    AtomAttemptFinish, ConstraintKind, HistoryEvent, NewAtomDependency, NewAtomRetry,
+    NewDependencyGraph, NewReview, NewValidationResult, NewWave, Outcome, Store, StoreError,
 };
 use uuid::Uuid;
 
@@ -790,7 +790,7 @@ async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store) {
         cost_usd: Some(0.5),
     };
 
-    store.start_atom_attempt(&start(1)).await.unwrap();
+    store.start_atom_attempt(&start(1), &[]).await.unwrap();
     let running = store.load_atoms(id).await.unwrap().remove(1);
     assert_eq!((running.status, running.attempts), (AtomStatus::Running, 1));
     assert!(running.started_at.is_some() && running.completed_at.is_none());
@@ -798,16 +798,57 @@ async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store) {
         .finish_atom_attempt(
             &finish(1, AtomStatus::Running, Some("bad indent at 2:1")),
             None,
+            &[],
         )
         .await
         .unwrap();
-    let err = store.start_atom_attempt(&start(1)).await.unwrap_err();
+    let err = store.start_atom_attempt(&start(1), &[]).await.unwrap_err();
     assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique), "{err}");
-    store.start_atom_attempt(&start(2)).await.unwrap();
-    store
-        .finish_atom_attempt(&finish(2, AtomStatus::Succeeded, None), None)
+    let event = |name: &str| HistoryEvent {
+        plan: id,
+        task: None,
+        event: name.to_string(),
+        details: serde_json::json!({ "attempt": 2 }),
+    };
+    let (_, started) = store
+        .start_atom_attempt(&start(2), &[event("unit_started")])
         .await
         .unwrap();
+    let validation = NewValidationResult {
+        atom_id: Some(atom),
+        level: ValidationLevel::Atomic,
+        passed: true,
+        score: Some(1.0),
+        violations: serde_json::json!([]),
+        warnings: serde_json::json!([]),
+        duration_seconds: Some(0.001),
+        validator_version: Some("test".to_string()),
+    };
+    let finished = store
+        .finish_atom_attempt(
+            &finish(2, AtomStatus::Succeeded, None),
+            Some(&validation),
+            &[event("attempt_finished"), event("unit_succeeded")],
+        )
+        .await
+        .unwrap();
+    // The events and the validation row commit with the attempt, in order.
+    assert_eq!(started.len(), 1);
+    assert_eq!(finished.len(), 2);
+    assert!(started[0] < finished[0] && finished[0] < finished[1]);
+    let history = store.load_history(id).await.unwrap();
+    let names: Vec<&str> = history
+        .iter()
+        .rev()
+        .take(3)
+        .map(|h| h.event.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["unit_succeeded", "attempt_finished", "unit_started"]
+    );
+    let results = store.load_validation_results(id).await.unwrap();
+    assert!(results.iter().any(|r| r.result == validation));
 
     let done = store.load_atoms(id).await.unwrap().remove(1);
     assert_eq!((done.status, done.attempts), (AtomStatus::Succeeded, 2));
@@ -860,7 +901,7 @@ async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store) {
         .unwrap_err()
         .is_not_found());
     let err = store
-        .finish_atom_attempt(&finish(9, AtomStatus::Failed, None), None)
+        .finish_atom_attempt(&finish(9, AtomStatus::Failed, None), None, &[])
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
