@@ -3,5 +3,6 @@
 mod common;
 mod kill_resume;
 mod modes;
+mod modes_load;
 mod plan_cli;
 mod run_fixtures;
