@@ -191,7 +191,11 @@ impl Engine {
                 message: "has already been run; resume it or retry a task instead".to_string(),
             });
         }
-        if options.mode != ExecutionMode::Mvp {
+        // The mode is persisted once: a caller that decided it through `ModeControl` already
+        // wrote it; otherwise it is written here (MVP is the column's default).
+        if options.mode != ExecutionMode::Mvp
+            && self.store.modes().decided_mode(plan).await?.is_none()
+        {
             self.store
                 .set_execution_mode(plan, options.mode, &options.mode_reason)
                 .await?;
