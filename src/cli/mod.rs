@@ -8,7 +8,9 @@ mod graph;
 mod plan;
 mod rollback;
 mod run;
+mod serve;
 mod store;
+mod token;
 
 use std::process::ExitCode;
 
@@ -64,6 +66,11 @@ enum Command {
     Flags(flags::FlagsCommand),
     /// Turn V2 off for new plans at once (all V2 flags off, rollout 0), audited.
     Rollback(rollback::RollbackArgs),
+    /// Serve the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Create API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -89,6 +96,8 @@ pub fn main() -> ExitCode {
         Command::Ab(args) => ab::run(args, &cli.store),
         Command::Flags(cmd) => flags::run(cmd, &cli.store),
         Command::Rollback(args) => rollback::run(args, &cli.store),
+        Command::Serve(args) => serve::run(args, &cli.store),
+        Command::Token(cmd) => token::run(cmd, &cli.store),
     };
     match result {
         Ok(code) => code,
