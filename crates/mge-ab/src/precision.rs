@@ -160,9 +160,14 @@ pub fn run_suite(dir: &Path, command: &str, timeout: Duration) -> Result<SuiteRu
         if started.elapsed() > timeout {
             timed_out = true;
             // The group holds the shell and everything it started (tsc, node, python).
-            let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", child.id())])
-                .status();
+            if let Ok(pgid) = i32::try_from(child.id()) {
+                if pgid > 1 {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pgid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
             let _ = child.kill();
             let _ = child.wait();
             break None;
