@@ -294,49 +294,104 @@ impl FaultSites {
         // Misspellings made so far: two sites never get the same new name (which would agree).
         let mut misspelled: HashSet<String> = HashSet::new();
         for row in selected {
-            let line = &analysis.by_row[row];
-            if line.is_empty() {
+            if analysis.by_row[row].is_empty() {
                 continue;
             }
             let first = mix.draw(rng);
             for step in 0..FaultClass::ORDER.len() {
                 let class = FaultClass::ORDER[(first + step) % FaultClass::ORDER.len()];
-                let mut candidates: Vec<usize> = line
-                    .iter()
-                    .copied()
-                    .filter(|&i| analysis.sites[i].kind.class() == class)
-                    .collect();
-                let chosen = if class == FaultClass::Syntax {
-                    let mut chosen = None;
-                    while !candidates.is_empty() {
-                        let i = candidates.swap_remove(rng.below(candidates.len()));
-                        if self.breaks_parse(analysis, i, &mut parser) {
-                            chosen = Some((i, String::new()));
-                            break;
-                        }
-                    }
-                    chosen
-                } else if candidates.is_empty() {
-                    None
-                } else {
-                    let i = candidates[rng.below(candidates.len())];
-                    let site = &analysis.sites[i];
-                    let original = &self.code[site.range.clone()];
-                    let taken =
-                        |name: &str| analysis.names.contains(name) || misspelled.contains(name);
-                    let text = replacement(site, original, self.language, &taken, rng);
-                    if site.replacement == Replacement::Misspell {
-                        misspelled.insert(text.clone());
-                    }
-                    Some((i, text))
-                };
-                if let Some(edit) = chosen {
+                if let Some(edit) =
+                    self.fault_on_row(analysis, row, class, rng, &mut parser, &mut misspelled)
+                {
                     edits.push(edit);
                     break;
                 }
             }
         }
 
+        self.apply(analysis, edits)
+    }
+
+    /// Rows offering a usable site of `class` (for syntax, a token whose removal breaks the
+    /// parse): the lines [`FaultSites::inject_one`] draws from.
+    pub fn rows_with(&self, class: FaultClass) -> usize {
+        let analysis = self.analysis();
+        let mut parser = None;
+        (0..analysis.by_row.len())
+            .filter(|&row| {
+                analysis.by_row[row].iter().any(|&i| {
+                    analysis.sites[i].kind.class() == class
+                        && (class != FaultClass::Syntax
+                            || self.breaks_parse(analysis, i, &mut parser))
+                })
+            })
+            .count()
+    }
+
+    /// Exactly one fault of `class`, on a row drawn uniformly among [`FaultSites::rows_with`]
+    /// (no fallback to another class); `None` when the code offers no such site.
+    pub fn inject_one(&self, class: FaultClass, rng: &mut SplitMix64) -> Option<Injection> {
+        let analysis = self.analysis();
+        let mut parser = None;
+        let mut rows: Vec<usize> = (0..analysis.by_row.len())
+            .filter(|&row| {
+                analysis.by_row[row]
+                    .iter()
+                    .any(|&i| analysis.sites[i].kind.class() == class)
+            })
+            .collect();
+        while !rows.is_empty() {
+            let row = rows.swap_remove(rng.below(rows.len()));
+            let mut misspelled = HashSet::new();
+            if let Some(edit) =
+                self.fault_on_row(analysis, row, class, rng, &mut parser, &mut misspelled)
+            {
+                return Some(self.apply(analysis, vec![edit]));
+            }
+        }
+        None
+    }
+
+    /// One fault of `class` on `row`: the site index and its replacement text.
+    fn fault_on_row(
+        &self,
+        analysis: &Analysis,
+        row: usize,
+        class: FaultClass,
+        rng: &mut SplitMix64,
+        parser: &mut Option<CodeParser>,
+        misspelled: &mut HashSet<String>,
+    ) -> Option<(usize, String)> {
+        let mut candidates: Vec<usize> = analysis.by_row[row]
+            .iter()
+            .copied()
+            .filter(|&i| analysis.sites[i].kind.class() == class)
+            .collect();
+        if class == FaultClass::Syntax {
+            while !candidates.is_empty() {
+                let i = candidates.swap_remove(rng.below(candidates.len()));
+                if self.breaks_parse(analysis, i, parser) {
+                    return Some((i, String::new()));
+                }
+            }
+            return None;
+        }
+        if candidates.is_empty() {
+            return None;
+        }
+        let i = candidates[rng.below(candidates.len())];
+        let site = &analysis.sites[i];
+        let original = &self.code[site.range.clone()];
+        let taken = |name: &str| analysis.names.contains(name) || misspelled.contains(name);
+        let text = replacement(site, original, self.language, &taken, rng);
+        if site.replacement == Replacement::Misspell {
+            misspelled.insert(text.clone());
+        }
+        Some((i, text))
+    }
+
+    /// The code with `edits` (site index, replacement; in line order) applied.
+    fn apply(&self, analysis: &Analysis, edits: Vec<(usize, String)>) -> Injection {
         let mut out = self.code.clone();
         for (i, text) in edits.iter().rev() {
             out.replace_range(analysis.sites[*i].range.clone(), text);
