@@ -18,7 +18,9 @@ pub mod model;
 pub mod parse;
 mod resolve;
 mod scope_js;
+mod scope_js_decl;
 mod scope_py;
+mod scope_walk;
 mod split;
 mod symbols;
 

@@ -33,49 +33,13 @@ impl Ctx {
     }
 }
 
-struct Walker<'s, 't> {
-    src: &'s str,
-    t: SymbolTable,
-    stack: Vec<(Node<'t>, ScopeId, Ctx)>,
-    cursor: tree_sitter::TreeCursor<'t>,
-}
+type Walker<'s, 't> = crate::scope_walk::Walker<'s, 't, Ctx>;
 
 pub(crate) fn walk(src: &str, root: Node) -> SymbolTable {
-    let mut w = Walker {
-        src,
-        t: SymbolTable::new(),
-        stack: vec![(root, MODULE, Ctx::plain())],
-        cursor: root.walk(),
-    };
-    while let Some((n, scope, ctx)) = w.stack.pop() {
-        w.visit(n, scope, ctx);
-    }
-    w.t
+    Walker::run(src, root, Walker::visit)
 }
 
 impl<'s, 't> Walker<'s, 't> {
-    fn push(&mut self, n: Option<Node<'t>>, scope: ScopeId, ctx: Ctx) {
-        if let Some(n) = n {
-            self.stack.push((n, scope, ctx));
-        }
-    }
-
-    /// Pushes the named children so that they are visited in source order.
-    fn push_children(&mut self, n: Node<'t>, scope: ScopeId, ctx: Ctx) {
-        // One shared cursor, no allocation: push in order, then reverse the pushed run.
-        let Walker { cursor, stack, .. } = self;
-        cursor.reset(n);
-        let start = stack.len();
-        for ch in n.named_children(cursor) {
-            stack.push((ch, scope, ctx));
-        }
-        stack[start..].reverse();
-    }
-
-    fn name(&self, n: Node) -> String {
-        text(self.src, n).to_string()
-    }
-
     fn visit(&mut self, n: Node<'t>, scope: ScopeId, ctx: Ctx) {
         match n.kind() {
             "comment" | "string_start" | "string_end" | "string_content" | "escape_sequence" => {}
@@ -365,12 +329,7 @@ impl<'s, 't> Walker<'s, 't> {
         if let Some(id) = n.child_by_field_name("name") {
             self.t.bind(scope, &name, id.start_byte());
         }
-        let parent_q = self.t.scopes[scope].qualified.clone();
-        let qualified = if parent_q.is_empty() {
-            name.clone()
-        } else {
-            format!("{parent_q}.{name}")
-        };
+        let qualified = self.qualify(scope, &name);
         let in_class = self.t.scopes[scope].kind == ScopeKind::Class;
         let inner = self.t.new_scope(scope, ScopeKind::Function, qualified);
         if in_class {
@@ -478,12 +437,7 @@ impl<'s, 't> Walker<'s, 't> {
         if let Some(id) = n.child_by_field_name("name") {
             self.t.bind(scope, &name, id.start_byte());
         }
-        let parent_q = self.t.scopes[scope].qualified.clone();
-        let qualified = if parent_q.is_empty() {
-            name
-        } else {
-            format!("{parent_q}.{name}")
-        };
+        let qualified = self.qualify(scope, &name);
         let inner = self.t.new_scope(scope, ScopeKind::Class, qualified);
         self.push(n.child_by_field_name("body"), inner, Ctx::plain());
         if let Some(sup) = n.child_by_field_name("superclasses") {

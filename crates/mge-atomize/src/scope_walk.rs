@@ -1,0 +1,69 @@
+//! The scaffolding the Python and TS/JS scope walks share: an explicit stack of
+//! `(node, scope, context)` (no recursion, so deep trees cannot overflow the call stack), one
+//! reused tree cursor, and the symbol table being filled. Each language keeps its own context
+//! type `C` and its own `visit`.
+
+use tree_sitter::{Node, TreeCursor};
+
+use crate::classify::text;
+use crate::symbols::{ScopeId, SymbolTable, MODULE};
+
+pub(crate) struct Walker<'s, 't, C> {
+    pub(crate) src: &'s str,
+    pub(crate) t: SymbolTable,
+    pub(crate) stack: Vec<(Node<'t>, ScopeId, C)>,
+    cursor: TreeCursor<'t>,
+}
+
+impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
+    /// Visits `root` and everything `visit` pushes, in stack order, starting at module scope
+    /// with the default context; returns the filled symbol table.
+    pub(crate) fn run(
+        src: &'s str,
+        root: Node<'t>,
+        visit: fn(&mut Self, Node<'t>, ScopeId, C),
+    ) -> SymbolTable {
+        let mut w = Walker {
+            src,
+            t: SymbolTable::new(),
+            stack: vec![(root, MODULE, C::default())],
+            cursor: root.walk(),
+        };
+        while let Some((n, scope, ctx)) = w.stack.pop() {
+            visit(&mut w, n, scope, ctx);
+        }
+        w.t
+    }
+
+    pub(crate) fn push(&mut self, n: Option<Node<'t>>, scope: ScopeId, ctx: C) {
+        if let Some(n) = n {
+            self.stack.push((n, scope, ctx));
+        }
+    }
+
+    /// Pushes the named children so that they are visited in source order.
+    pub(crate) fn push_children(&mut self, n: Node<'t>, scope: ScopeId, ctx: C) {
+        // One shared cursor, no allocation: push in order, then reverse the pushed run.
+        let Walker { cursor, stack, .. } = self;
+        cursor.reset(n);
+        let start = stack.len();
+        for ch in n.named_children(cursor) {
+            stack.push((ch, scope, ctx));
+        }
+        stack[start..].reverse();
+    }
+
+    pub(crate) fn name(&self, n: Node) -> String {
+        text(self.src, n).to_string()
+    }
+
+    /// `name` qualified by the scope it is defined in (`Class.method`).
+    pub(crate) fn qualify(&self, scope: ScopeId, name: &str) -> String {
+        let q = &self.t.scopes[scope].qualified;
+        if q.is_empty() {
+            name.to_string()
+        } else {
+            format!("{q}.{name}")
+        }
+    }
+}
