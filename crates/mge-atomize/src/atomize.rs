@@ -60,7 +60,7 @@ pub fn atomize_with(
     }
     let root = tree.root_node();
     let mut diagnostics = Vec::new();
-    let lines = LineIndex::new(source, &tree);
+    let lines = LineIndex::new(source, &tree, grammar, NESTING_WARNING_DEPTH);
     if lines.max_depth > NESTING_WARNING_DEPTH {
         let (line, column) = lines.deepest_at;
         diagnostics.push(Diagnostic {

@@ -163,7 +163,7 @@ impl<'a> Decomposer<'a> {
                 let mut modifiers = modifiers;
                 if !modifiers.contains(&Modifier::Generator)
                     && self.grammar.is_python()
-                    && contains_yield(def)
+                    && contains_yield(self.src, def)
                 {
                     modifiers.push(Modifier::Generator);
                 }
@@ -546,10 +546,17 @@ impl<'a> Decomposer<'a> {
 }
 
 /// True when a Python function body yields (outside nested functions and classes).
-fn contains_yield(def: Node) -> bool {
+fn contains_yield(src: &str, def: Node) -> bool {
     let Some(body) = def.child_by_field_name("body") else {
         return false;
     };
+    // A `yield` node's text holds the keyword: without it in the body, no tree walk.
+    if !src
+        .get(body.byte_range())
+        .is_some_and(|t| t.contains("yield"))
+    {
+        return false;
+    }
     let mut stack = vec![body];
     while let Some(n) = stack.pop() {
         match n.kind() {

@@ -132,7 +132,7 @@ pub(crate) fn unclear_io(src: &str, def: Node, doc: Option<&str>, python: bool) 
     if lower.contains("return") || lower.contains("yield") {
         return None;
     }
-    if returns_value(func) {
+    if returns_value(src, func) {
         return Some("returns a value without a return type or documentation".to_string());
     }
     None
@@ -207,12 +207,19 @@ fn param_info(src: &str, p: Node) -> (String, bool) {
 
 /// True when the function returns a value (a `return expr`, a `yield`, or an arrow function
 /// with an expression body), nested functions excluded.
-fn returns_value(func: Node) -> bool {
+fn returns_value(src: &str, func: Node) -> bool {
     let Some(body) = func.child_by_field_name("body") else {
         return false;
     };
     if func.kind() == "arrow_function" && body.kind() != "statement_block" {
         return true;
+    }
+    // The nodes looked for hold the `return` or `yield` keyword: without either, no tree walk.
+    let Some(text) = src.get(body.byte_range()) else {
+        return false;
+    };
+    if !text.contains("return") && !text.contains("yield") {
+        return false;
     }
     let mut stack = vec![body];
     while let Some(n) = stack.pop() {

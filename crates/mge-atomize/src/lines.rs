@@ -4,12 +4,15 @@
 
 use tree_sitter::Tree;
 
+use crate::parse::Grammar;
+
 pub(crate) struct LineIndex {
     /// Byte offset of the start of each line.
     starts: Vec<usize>,
     /// `code_prefix[i]` = number of code lines among lines `0..i`.
     code_prefix: Vec<u32>,
-    /// Depth of the deepest node met and its 1-based line and column.
+    /// Depth of the deepest node and its 1-based line and column (exact when over the depth
+    /// limit given to [`LineIndex::new`]).
     pub(crate) max_depth: usize,
     pub(crate) deepest_at: (u32, u32),
 }
@@ -18,7 +21,17 @@ impl LineIndex {
     /// Marks every line touched by a token that is not a comment (multi-line tokens such as
     /// strings mark every line they span), and measures the tree depth. Iterative walk: deep trees
     /// are fine.
-    pub(crate) fn new(source: &str, tree: &Tree) -> LineIndex {
+    ///
+    /// A subtree lying on one line that is already marked cannot mark anything new, so it is
+    /// skipped unless it could hold a node deeper than `depth_limit` (its depth below the current
+    /// node is at most its descendant count): over the limit, the deepest node and its position
+    /// are exact; under it, `max_depth` is only known to be within the limit.
+    pub(crate) fn new(
+        source: &str,
+        tree: &Tree,
+        grammar: Grammar,
+        depth_limit: usize,
+    ) -> LineIndex {
         let bytes = source.as_bytes();
         let mut starts = Vec::with_capacity(bytes.len() / 32 + 1);
         starts.push(0);
@@ -27,6 +40,8 @@ impl LineIndex {
                 starts.push(i + 1);
             }
         }
+        let last_line = starts.len() - 1;
+        let kinds = grammar.kinds();
         let mut code = vec![false; starts.len()];
         let mut cursor = tree.root_node().walk();
         let (mut depth, mut max_depth, mut deepest_at) = (0usize, 0usize, (1u32, 1u32));
@@ -38,23 +53,33 @@ impl LineIndex {
             }
             // Comments, and string-only expression statements (docstrings, directives), are
             // documentation rather than code.
-            let is_comment = node.kind().contains("comment")
-                || (node.kind() == "expression_statement"
+            let is_comment = kinds.is_comment(node)
+                || (kinds.name(node) == "expression_statement"
                     && node.named_child_count() == 1
-                    && node.named_child(0).is_some_and(|c| c.kind() == "string"));
-            if !is_comment && node.child_count() == 0 && node.end_byte() > node.start_byte() {
-                let (a, b) = (node.start_position().row, node.end_position().row);
-                // A token ending at column 0 of the next line does not touch that line.
-                let b = if node.end_position().column == 0 && b > a {
-                    b - 1
-                } else {
-                    b
-                };
-                for flag in code.iter_mut().take(b.min(starts.len() - 1) + 1).skip(a) {
-                    *flag = true;
+                    && node
+                        .named_child(0)
+                        .is_some_and(|c| kinds.name(c) == "string"));
+            let mut descend = !is_comment;
+            if !is_comment {
+                let (start, end) = (node.start_position(), node.end_position());
+                let (a, b) = (start.row, end.row);
+                if node.child_count() == 0 {
+                    descend = false;
+                    if node.end_byte() > node.start_byte() {
+                        // A token ending at column 0 of the next line does not touch that line.
+                        let b = if end.column == 0 && b > a { b - 1 } else { b };
+                        for flag in code.iter_mut().take(b.min(last_line) + 1).skip(a) {
+                            *flag = true;
+                        }
+                    }
+                } else if a == b
+                    && code.get(a).copied().unwrap_or(false)
+                    && depth + node.descendant_count() <= depth_limit
+                {
+                    descend = false;
                 }
             }
-            if !is_comment && cursor.goto_first_child() {
+            if descend && cursor.goto_first_child() {
                 depth += 1;
                 continue;
             }

@@ -1,6 +1,9 @@
 //! Grammar selection and parsing. Parsing never fails: syntax errors become a diagnostic with
 //! the line and column of the first ERROR or MISSING node.
 
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
 use mge_core::Language;
 use tree_sitter::{Node, Parser, Tree};
 
@@ -43,13 +46,92 @@ impl Grammar {
     pub fn is_python(self) -> bool {
         self == Grammar::Python
     }
+
+    fn index(self) -> usize {
+        match self {
+            Grammar::Python => 0,
+            Grammar::TypeScript => 1,
+            Grammar::Tsx => 2,
+            Grammar::JavaScript => 3,
+        }
+    }
+
+    /// The grammar's node kinds by id, built once per process.
+    pub(crate) fn kinds(self) -> &'static KindTable {
+        static TABLES: [OnceLock<KindTable>; 4] = [const { OnceLock::new() }; 4];
+        TABLES[self.index()].get_or_init(|| KindTable::new(&self.ts_language()))
+    }
+}
+
+/// Names and flags of a grammar's node kinds, indexed by kind id: [`KindTable::name`] is
+/// `Node::kind` without the per-call C-string length and UTF-8 check.
+pub(crate) struct KindTable {
+    names: Box<[&'static str]>,
+    /// The kind's name contains `comment`.
+    comment: Box<[bool]>,
+}
+
+impl KindTable {
+    fn new(language: &tree_sitter::Language) -> KindTable {
+        let names: Box<[&'static str]> = (0..language.node_kind_count())
+            .map(|id| {
+                u16::try_from(id)
+                    .ok()
+                    .and_then(|id| language.node_kind_for_id(id))
+                    .unwrap_or("")
+            })
+            .collect();
+        let comment = names.iter().map(|n| n.contains("comment")).collect();
+        KindTable { names, comment }
+    }
+
+    /// The node's kind, as `Node::kind` gives it.
+    pub(crate) fn name(&self, node: Node) -> &'static str {
+        match self.names.get(usize::from(node.kind_id())) {
+            Some(name) if !name.is_empty() => name,
+            _ => node.kind(),
+        }
+    }
+
+    /// Whether the node's kind contains `comment`.
+    pub(crate) fn is_comment(&self, node: Node) -> bool {
+        match self.comment.get(usize::from(node.kind_id())) {
+            Some(&c) => c,
+            None => node.kind().contains("comment"),
+        }
+    }
+}
+
+thread_local! {
+    /// One parser per grammar and thread, reused from file to file (rayon workers keep theirs).
+    static PARSERS: RefCell<[Option<Parser>; 4]> = const { RefCell::new([None, None, None, None]) };
 }
 
 /// Parses `source`; `None` only if tree-sitter refuses the grammar (an ABI mismatch).
 pub fn parse(grammar: Grammar, source: &str) -> Option<Tree> {
+    PARSERS.with(|parsers| {
+        let Ok(mut parsers) = parsers.try_borrow_mut() else {
+            // Re-entered on this thread (never in this crate): a parser of its own.
+            return new_parser(grammar)?.parse(source, None);
+        };
+        let slot = &mut parsers[grammar.index()];
+        if slot.is_none() {
+            *slot = Some(new_parser(grammar)?);
+        }
+        let parser = slot.as_mut()?;
+        let tree = parser.parse(source, None);
+        if tree.is_none() {
+            // A parse that stopped early leaves state behind; start the next one clean.
+            parser.reset();
+        }
+        tree
+    })
+}
+
+fn new_parser(grammar: Grammar) -> Option<Parser> {
     let mut parser = Parser::new();
     parser.set_language(&grammar.ts_language()).ok()?;
-    parser.parse(source, None)
+    Some(parser)
 }
 
 /// 1-based line and byte column of a node's start.

@@ -51,15 +51,47 @@ pub(crate) fn resolve_module(
     }
 }
 
-fn python_candidates(base: &str, dotted: &str) -> [String; 4] {
-    let rel = dotted.replace('.', "/");
-    let p = join(base, &rel);
-    [
-        format!("{p}.py"),
-        join(&p, "__init__.py"),
-        format!("{p}.pyi"),
-        join(&p, "__init__.pyi"),
-    ]
+/// Writes `base/rel` into `buf` (either part may be empty), the way [`join`] does.
+fn join_into(buf: &mut String, base: &str, rel: &str) {
+    buf.clear();
+    buf.push_str(base);
+    if !base.is_empty() && !rel.is_empty() {
+        buf.push('/');
+    }
+    buf.push_str(rel);
+}
+
+/// The first of `p.py`, `p/__init__.py`, `p.pyi`, `p/__init__.pyi` present in `files`, where
+/// `p` is `base` joined with the dotted module as a path. One buffer, no allocation per probe.
+fn first_python(
+    files: &HashMap<&str, usize>,
+    buf: &mut String,
+    base: &str,
+    dotted: &str,
+) -> Option<usize> {
+    join_into(buf, base, "");
+    if !base.is_empty() && !dotted.is_empty() {
+        buf.push('/');
+    }
+    buf.extend(dotted.chars().map(|c| if c == '.' { '/' } else { c }));
+    let stem = buf.len();
+    for suffix in [".py", "/__init__.py", ".pyi", "/__init__.pyi"] {
+        buf.truncate(stem);
+        // An empty stem gives `/__init__.py` where `join` gives `__init__.py`.
+        let tail = if stem == 0 {
+            suffix.trim_start_matches('/')
+        } else {
+            suffix
+        };
+        buf.push_str(tail);
+        if buf.starts_with(".py") {
+            continue;
+        }
+        if let Some(&i) = files.get(buf.as_str()) {
+            return Some(i);
+        }
+    }
+    None
 }
 
 fn first_present(files: &HashMap<&str, usize>, candidates: &[String]) -> Option<usize> {
@@ -72,27 +104,28 @@ fn first_present(files: &HashMap<&str, usize>, candidates: &[String]) -> Option<
 fn resolve_python(files: &HashMap<&str, usize>, importer: &str, spec: &str) -> Option<usize> {
     let dots = spec.bytes().take_while(|&b| b == b'.').count();
     let rest = &spec[dots..];
+    let mut buf = String::with_capacity(importer.len() + spec.len() + 16);
     if dots > 0 {
-        let mut base = dir_of(importer).to_string();
+        let mut base = dir_of(importer);
         for _ in 1..dots {
-            base = dir_of(&base).to_string();
+            base = dir_of(base);
         }
         if rest.is_empty() {
             return first_present(
                 files,
-                &[join(&base, "__init__.py"), join(&base, "__init__.pyi")],
+                &[join(base, "__init__.py"), join(base, "__init__.pyi")],
             );
         }
-        return first_present(files, &python_candidates(&base, rest));
+        return first_python(files, &mut buf, base, rest);
     }
     // Absolute: from the project root, then from each directory above the importer (script
     // directories and `src/` layouts put those on `sys.path`).
-    if let Some(i) = first_present(files, &python_candidates("", rest)) {
+    if let Some(i) = first_python(files, &mut buf, "", rest) {
         return Some(i);
     }
     let mut dir = dir_of(importer);
     while !dir.is_empty() {
-        if let Some(i) = first_present(files, &python_candidates(dir, rest)) {
+        if let Some(i) = first_python(files, &mut buf, dir, rest) {
             return Some(i);
         }
         dir = dir_of(dir);
@@ -128,26 +161,44 @@ fn resolve_script(files: &HashMap<&str, usize>, importer: &str, spec: &str) -> O
     None
 }
 
+/// Below this many files, a probe first checks that some file starts like every candidate.
+const PREFIX_SCAN_MAX_FILES: usize = 64;
+
 fn probe_script(files: &HashMap<&str, usize>, joined: &str) -> Option<usize> {
     if let Some(&i) = files.get(joined) {
         return Some(i);
     }
-    let mut candidates = Vec::new();
     // `./b.js` in TS ESM code names `b.ts`.
-    for ext in [".js", ".jsx", ".mjs", ".cjs"] {
-        if let Some(stem) = joined.strip_suffix(ext) {
-            for e in SCRIPT_EXTENSIONS {
-                candidates.push(format!("{stem}.{e}"));
-            }
+    let stem = [".js", ".jsx", ".mjs", ".cjs"]
+        .iter()
+        .find_map(|ext| joined.strip_suffix(ext));
+    // Every candidate starts with the stem (or with the whole specifier path).
+    let prefix = stem.unwrap_or(joined);
+    if files.len() <= PREFIX_SCAN_MAX_FILES && !files.keys().any(|f| f.starts_with(prefix)) {
+        return None;
+    }
+    let mut buf = String::with_capacity(joined.len() + 16);
+    let mut probe = |base: &str, sep: &str, e: &str| {
+        buf.clear();
+        buf.push_str(base);
+        buf.push_str(sep);
+        buf.push_str(e);
+        files.get(buf.as_str()).copied()
+    };
+    if let Some(stem) = stem {
+        if let Some(i) = SCRIPT_EXTENSIONS.iter().find_map(|e| probe(stem, ".", e)) {
+            return Some(i);
         }
     }
-    for e in SCRIPT_EXTENSIONS {
-        candidates.push(format!("{joined}.{e}"));
+    if let Some(i) = SCRIPT_EXTENSIONS.iter().find_map(|e| probe(joined, ".", e)) {
+        return Some(i);
     }
-    for e in SCRIPT_EXTENSIONS {
-        candidates.push(join(joined, &format!("index.{e}")));
-    }
-    first_present(files, &candidates)
+    let sep = if joined.is_empty() {
+        "index."
+    } else {
+        "/index."
+    };
+    SCRIPT_EXTENSIONS.iter().find_map(|e| probe(joined, sep, e))
 }
 
 /// True when the specifier names a module of the project rather than a package (Python
