@@ -10,13 +10,15 @@
 //!   through imports, in another file of the plan): `P → D` with a kind by use: a call (including
 //!   `self.m()`/`this.m()` to a method and `super()` calls) gives [`EdgeKind::Control`]; a type
 //!   annotation, base class or generic argument gives [`EdgeKind::Type`]; any other use (a
-//!   value, a `self.field` read) gives [`EdgeKind::Data`].
+//!   value, a `self.field` read, a method call on a module-level constant or variable such as
+//!   `PATTERN.match(s)`) gives [`EdgeKind::Data`].
 //! - **import links** — when `D` uses a name bound by an import atom `I` of its own file that
 //!   resolves inside the plan: `I → D` ([`EdgeKind::Import`]); and for every import binding of
 //!   `I` that resolves to atoms of the plan: `P → I` ([`EdgeKind::Import`]), where `P` is the
 //!   atom the binding names directly — which may itself be a re-exporting import atom (an
 //!   `__init__.py` import or an `export … from`), which in turn gets its own `P' → re-export`
-//!   link. Use links always point at the final definition.
+//!   link; through such a re-export, `I` is also linked from the final definitions. Use links
+//!   always point at the final definition.
 //! - **containment links** — a class header to each of its methods and field groups, a split
 //!   definition's head to its continuation blocks, an outer function to its cut-out nested
 //!   functions: `parent → child` ([`EdgeKind::Contains`]).
@@ -599,6 +601,17 @@ impl<'a> PlanIndex<'a> {
                                 {
                                     kind = EdgeKind::Data;
                                 }
+                                // `WORD_RE.findall(…)`: a method of a module-level value
+                                // uses the value; the atom provides no function.
+                                if r.kind == RefKind::Call
+                                    && !r.attrs.is_empty()
+                                    && matches!(
+                                        provider.kind,
+                                        AtomKind::Constant | AtomKind::Assignment
+                                    )
+                                {
+                                    kind = EdgeKind::Data;
+                                }
                                 links.insert(Link {
                                     provider: provider.id.clone(),
                                     dependent: a.id.clone(),
@@ -641,19 +654,35 @@ impl<'a> PlanIndex<'a> {
                         self.direct_provider(target, name)
                     }
                 };
-                if let Resolution::Plan { providers, .. } = direct {
-                    for p in providers {
-                        let provider = self.atom(p);
-                        if provider.id == b.atom_id {
-                            continue;
-                        }
-                        links.insert(Link {
-                            provider: provider.id.clone(),
-                            dependent: b.atom_id.clone(),
-                            kind: EdgeKind::Import,
-                            symbol: b.imported.clone().unwrap_or_else(|| b.local.clone()),
-                        });
+                let Resolution::Plan { mut providers, .. } = direct else {
+                    continue;
+                };
+                // Through a re-export (`from util import x` with `util/__init__.py` importing
+                // `x`), the import needs the definition behind it too: the re-exporting
+                // file may not be generated (a support file), and the definition must exist
+                // before the name can be imported.
+                if providers
+                    .iter()
+                    .any(|p| self.atom(*p).kind == AtomKind::Import)
+                {
+                    if let Resolution::Plan {
+                        providers: last, ..
+                    } = self.resolve_binding(fi, b, &[], 0)
+                    {
+                        providers.extend(last);
                     }
+                }
+                for p in providers {
+                    let provider = self.atom(p);
+                    if provider.id == b.atom_id {
+                        continue;
+                    }
+                    links.insert(Link {
+                        provider: provider.id.clone(),
+                        dependent: b.atom_id.clone(),
+                        kind: EdgeKind::Import,
+                        symbol: b.imported.clone().unwrap_or_else(|| b.local.clone()),
+                    });
                 }
             }
         }

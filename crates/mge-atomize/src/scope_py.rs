@@ -43,6 +43,7 @@ impl<'s, 't> Walker<'s, 't> {
     fn visit(&mut self, n: Node<'t>, scope: ScopeId, ctx: Ctx) {
         match n.kind() {
             "comment" | "string_start" | "string_end" | "string_content" | "escape_sequence" => {}
+            "string" if ctx.ty && !ctx.base => self.forward_references(n, scope),
             "identifier" => {
                 let name = self.name(n);
                 if ctx.binding {
@@ -467,6 +468,31 @@ impl<'s, 't> Walker<'s, 't> {
         }
         if let Some(tp) = n.child_by_field_name("type_parameters") {
             self.type_parameters(tp, inner);
+        }
+    }
+
+    /// A string in an annotation (`-> "Item"`, `list["Node"]`, `"Tree | None"`) is a forward
+    /// reference: its capitalized dotted names are type uses. Lower-case words are left out, so
+    /// `Literal["open", "closed"]` values make no reference.
+    fn forward_references(&mut self, n: Node<'t>, scope: ScopeId) {
+        let mut c = n.walk();
+        let mut content = String::new();
+        for ch in n.named_children(&mut c) {
+            match ch.kind() {
+                "string_content" => content.push_str(text(self.src, ch)),
+                "string_start" | "string_end" => {}
+                // An f-string or an escape: not a plain forward reference.
+                _ => return,
+            }
+        }
+        let names = content
+            .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '.'))
+            .filter(|word| word.starts_with(|ch: char| ch.is_uppercase()));
+        for dotted in names {
+            let mut parts = dotted.split('.').map(str::to_string);
+            let Some(name) = parts.next() else { continue };
+            let attrs: Vec<String> = parts.filter(|p| !p.is_empty()).collect();
+            self.t.use_name(n, scope, name, attrs, RefKind::Type, false);
         }
     }
 

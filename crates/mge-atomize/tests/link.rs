@@ -60,6 +60,7 @@ fn python_imports_relative_imports_and_package_reexports() {
             shop/models.py::Base#0 -> shop/models.py::Item.__init__#0 control Base.__init__
             shop/models.py::Base.save#0 -> shop/models.py::Item.label#0 control Item.save
             shop/models.py::Item#0 -> shop/__init__.py::<import>#0 import Item
+            shop/models.py::Item#0 -> shop/cart.py::<imports>#0 import Item
             shop/models.py::Item#0 -> shop/cart.py::make#0 control shop.models.Item
             shop/models.py::Item#0 -> shop/cart.py::make#0 type m.Item
             shop/models.py::Item#0 -> shop/cart.py::total#0 type Item
@@ -94,6 +95,7 @@ fn typescript_named_default_namespace_imports_and_reexports() {
             src/scene.ts::Scene.shift#0 -> src/scene.ts::Scene.area#0 control Scene.shift
             src/shape.ts::Shape#0 -> src/scene.ts::Scene#0 type Shape
             src/vec.ts::Vec#0 -> src/index.ts::<imports>#0 import Vec
+            src/vec.ts::Vec#0 -> src/scene.ts::<imports>#0 import Vector
             src/vec.ts::Vec#0 -> src/scene.ts::Scene#0 type Vector
             src/vec.ts::Vec#0 -> src/scene.ts::Scene.area#0 control V.Vec
             src/vec.ts::Vec#0 -> src/scene.ts::Scene.shift#0 type Vector
