@@ -11,14 +11,17 @@ Input: a CSV with one row per generated atom and the columns
     atomicity                           0..1
     mean_logprob                        mean token log-probability (<= 0), empty when absent
     label                               1 when the final atom is correct, 0 when a fault survived
+    weight                              optional, >= 0 (default 1): how much the row counts, in
+                                        the fit and in the review share
 
 Output: the JSON read by `mge_validate::confidence::ConfidenceWeights` (by default
 crates/mge-validate/data/confidence_weights.json). Features are computed exactly as in
 crates/mge-validate/src/confidence.rs; every weight is kept in its documented direction
 (projected gradient descent), so the score stays monotonic in every signal. The review threshold
-is the score quantile that sends `--review-share` of the atoms to review.
+is the score (midway between two distinct scores) whose review share is closest to
+`--review-share`. With a `weight` column every sum (gradient, loss, review share) is weighted.
 
-    scripts/fit_confidence.py runs.csv [-o weights.json] [--review-share 0.175]
+    scripts/fit_confidence.py runs.csv [-o weights.json] [--review-share 0.175] [--prior old.json]
 """
 
 import argparse
@@ -84,10 +87,16 @@ def read_rows(path):
                     "atomicity": number(row, "atomicity", i, 1.0),
                     "logprob": float(lp) if lp else None,
                     "label": 1.0 if number(row, "label", i) >= 0.5 else 0.0,
+                    "weight": number(row, "weight", i, 1.0),
                 }
             )
     if not rows:
         raise ValueError(f"{path}: no rows")
+    for i, r in enumerate(rows, start=2):
+        if r["weight"] < 0 or math.isnan(r["weight"]):
+            raise ValueError(f"line {i}: column 'weight' is negative")
+    if sum(r["weight"] for r in rows) <= 0:
+        raise ValueError(f"{path}: the weights sum to 0")
     return rows
 
 
@@ -109,20 +118,24 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-def fit(xs, ys, epochs, rate, l2):
-    n, k = len(xs), len(xs[0])
-    w = [0.0] * k
+def fit(xs, ys, ws, epochs, rate, l2, fixed):
+    """Weighted, direction-constrained logistic regression; `fixed` maps a feature index to
+    a weight held as given (features the data cannot inform)."""
+    n, k = sum(ws), len(xs[0])
+    w = [fixed.get(j, 0.0) for j in range(k)]
     b = 0.0
     for _ in range(epochs):
         gw = [0.0] * k
         gb = 0.0
-        for x, y in zip(xs, ys):
-            err = sigmoid(b + sum(wi * xi for wi, xi in zip(w, x))) - y
+        for x, y, wt in zip(xs, ys, ws):
+            err = wt * (sigmoid(b + sum(wi * xi for wi, xi in zip(w, x))) - y)
             gb += err
             for j in range(k):
                 gw[j] += err * x[j]
         b -= rate * gb / n
         for j in range(k):
+            if j in fixed:
+                continue
             w[j] -= rate * (gw[j] / n + l2 * w[j])
             # Keep each weight in its documented direction.
             if w[j] * DIRECTIONS[j] < 0:
@@ -130,12 +143,31 @@ def fit(xs, ys, epochs, rate, l2):
     return b, w
 
 
-def log_loss(b, w, xs, ys):
+def log_loss(b, w, xs, ys, ws):
     total = 0.0
-    for x, y in zip(xs, ys):
+    for x, y, wt in zip(xs, ys, ws):
         p = min(1 - 1e-12, max(1e-12, sigmoid(b + sum(wi * xi for wi, xi in zip(w, x)))))
-        total -= y * math.log(p) + (1 - y) * math.log(1 - p)
-    return total / len(xs)
+        total -= wt * (y * math.log(p) + (1 - y) * math.log(1 - p))
+    return total / sum(ws)
+
+
+def review_threshold(scores, ws, share):
+    """The threshold whose review share (weight of rows scoring below it over the total) is
+    closest to `share`. Candidates lie midway between consecutive distinct scores, so tied
+    scores are never split and rounding in the scorer cannot move a row across it."""
+    total = sum(ws)
+    by_score = {}
+    for sc, wt in zip(scores, ws):
+        by_score[sc] = by_score.get(sc, 0.0) + wt
+    distinct = sorted(by_score)
+    best, best_gap = distinct[0] - 1e-6, share
+    below = 0.0
+    for lo, hi in zip(distinct, distinct[1:]):
+        below += by_score[lo]
+        gap = abs(below / total - share)
+        if gap < best_gap:
+            best, best_gap = (lo + hi) / 2.0, gap
+    return best
 
 
 def main(argv):
@@ -146,6 +178,7 @@ def main(argv):
     ap.add_argument("--epochs", type=int, default=3000)
     ap.add_argument("--rate", type=float, default=0.5)
     ap.add_argument("--l2", type=float, default=1e-3)
+    ap.add_argument("--prior", default=None, help="weights file giving the weights of constant features")
     args = ap.parse_args(argv)
     try:
         rows = read_rows(args.csv)
@@ -156,24 +189,43 @@ def main(argv):
     gap_when_absent = sum(gaps) / len(gaps) if gaps else DEFAULT_GAP
     xs = [features(r, gap_when_absent) for r in rows]
     ys = [r["label"] for r in rows]
-    b, w = fit(xs, ys, args.epochs, args.rate, args.l2)
-    scores = sorted(sigmoid(b + sum(wi * xi for wi, xi in zip(w, x))) for x in xs)
-    cut = min(len(scores) - 1, max(0, int(round(args.review_share * len(scores)))))
-    threshold = scores[cut] if cut > 0 else scores[0]
+    ws = [r["weight"] for r in rows]
+    # A feature that never varies in the data (attempts are all 1 in a first-attempt
+    # population; no provider gave log-probabilities) cannot be fitted: it keeps its weight
+    # from the prior weights file (by default the file being replaced), or 0 without one.
+    prior = {}
+    prior_path = args.prior if args.prior is not None else args.output
+    try:
+        with open(prior_path, encoding="utf-8") as f:
+            prior = json.load(f).get("weights", {})
+    except (OSError, ValueError):
+        if args.prior is not None:
+            print(f"fit_confidence: cannot read prior weights {prior_path}", file=sys.stderr)
+            return 2
+    fixed = {
+        j: float(prior.get(name, 0.0))
+        for j, name in enumerate(FEATURES)
+        if len({x[j] for x in xs}) == 1
+    }
+    b, w = fit(xs, ys, ws, args.epochs, args.rate, args.l2, fixed)
+    # Score with the weights as written, so the threshold fits what the scorer computes.
+    b, w = round(b, 6), [round(v, 6) for v in w]
+    scores = [sigmoid(b + sum(wi * xi for wi, xi in zip(w, x))) for x in xs]
+    threshold = review_threshold(scores, ws, args.review_share)
     out = {
         "version": 1,
-        "bias": round(b, 6),
-        "weights": {name: round(v, 6) for name, v in zip(FEATURES, w)},
+        "bias": b,
+        "weights": dict(zip(FEATURES, w)),
         "logprob_gap_when_absent": round(gap_when_absent, 6),
-        "review_threshold": round(threshold, 6),
+        "review_threshold": round(threshold, 9),
     }
     with open(args.output, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)
         f.write("\n")
-    reviewed = sum(1 for s in scores if s < threshold)
+    reviewed = sum(wt for sc, wt in zip(scores, ws) if sc < threshold) / sum(ws)
     print(
-        f"fit_confidence: {len(rows)} rows, log loss {log_loss(b, w, xs, ys):.4f}, "
-        f"review share {reviewed / len(rows):.3f} at threshold {threshold:.4f} -> {args.output}"
+        f"fit_confidence: {len(rows)} rows, log loss {log_loss(b, w, xs, ys, ws):.4f}, "
+        f"review share {reviewed:.3f} at threshold {threshold:.6f} -> {args.output}"
     )
     return 0
 

@@ -16,6 +16,7 @@
 
 pub mod atomic;
 pub mod bisect;
+pub mod catch;
 pub mod component;
 pub mod confidence;
 pub mod module;
