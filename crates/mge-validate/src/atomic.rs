@@ -2,8 +2,10 @@
 //! what the reference atom defines with the same parameters, every name it uses resolves, and
 //! its size and complexity stay within bounds. Pure: no toolchain run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 use mge_atomize::parse::{first_syntax_error, parse};
 use mge_atomize::{atomize, Atom, AtomizedFile, Config, Grammar, PlanIndex};
@@ -58,115 +60,157 @@ pub struct AtomInput<'a> {
     pub limits: AtomLimits,
 }
 
-/// Validates one generated atom in its place in the file.
+/// Validates one generated atom in its place in the file. For many atoms of one plan, build an
+/// [`AtomicContext`] once and call [`AtomicContext::validate`]: this function builds a context
+/// for the one call.
 pub fn validate_atom(input: &AtomInput) -> Result<ValidationReport, ValidateError> {
-    let mut report = ReportBuilder::new(ValidationLevel::Atomic);
-    let base = input.base_source;
-    let Range { start, end } = input.range.clone();
-    if start > end
-        || end > base.len()
-        || !base.is_char_boundary(start)
-        || !base.is_char_boundary(end)
-    {
-        return Err(ValidateError::BadRange {
-            path: input.path.to_string(),
-            start,
-            end,
-            len: base.len(),
-        });
-    }
-    let id = Some(input.expected.id.clone());
-    let path = input.path;
-    let mut source = String::with_capacity(base.len() + input.generated.len());
-    source.push_str(&base[..start]);
-    source.push_str(input.generated);
-    source.push_str(&base[end..]);
-    let new_range = start..start + input.generated.len();
-    let (line0, col0) = line_col(&source, start);
+    AtomicContext::new(input.plan_files.to_vec()).validate(input)
+}
 
-    report.checked(1);
-    if input.generated.trim().is_empty() && !base[start..end].trim().is_empty() {
-        report.violation(
-            Violation::new(
-                path,
-                line0,
-                col0,
-                codes::EMPTY_ATOM,
-                "the generated atom is empty",
-            )
-            .with_atom(id),
-        );
-        return Ok(report.finish());
-    }
+/// What atomic validation computes once per plan and per base file, shared by every atom's
+/// validation: a generated atom is checked against its base file's atomization, signatures and
+/// unresolved names, which do not change between attempts, and resolved against the plan's other
+/// files, which are indexed with the generated file swapped in (never cloned per call).
+pub struct AtomicContext {
+    files: Vec<AtomizedFile>,
+    /// Copies of `files` lent to validations running at the same time.
+    spares: Mutex<Vec<Vec<AtomizedFile>>>,
+    /// Per path and base-source hash.
+    bases: Mutex<HashMap<(String, u64), Arc<BaseFile>>>,
+}
 
-    // 1. Parses in place.
-    let grammar = Grammar::for_file(path, input.language);
-    let Some(tree) = parse(grammar, &source) else {
-        return Ok(report.finish());
-    };
-    if let Some(d) = first_syntax_error(&tree) {
-        let base_error = parse(grammar, base).and_then(|t| first_syntax_error(&t));
-        let inside = {
-            let off = line_offset(&source, d.line, d.column);
-            off >= new_range.start.saturating_sub(1) && off <= new_range.end
-        };
-        let v = Violation::new(path, d.line, d.column, d.code.clone(), d.message.clone())
-            .with_atom(id.clone());
-        if base_error.is_none() || inside {
-            report.violation(v);
-            return Ok(report.finish());
+/// Bases kept at most; past it the cache starts over.
+const MAX_BASES: usize = 512;
+
+/// What validation needs of the file a generated atom goes into.
+struct BaseFile {
+    file: AtomizedFile,
+    /// Whether the base itself has a syntax error.
+    has_error: bool,
+    defs: BTreeSet<String>,
+    callables: Vec<Callable>,
+    /// Per atom of `file`: the names it leaves unresolved in the reference (tolerated in a
+    /// generated version).
+    tolerated: Vec<BTreeSet<String>>,
+}
+
+impl AtomicContext {
+    /// A context over the plan's atomized files (as generation starts from them).
+    pub fn new(files: Vec<AtomizedFile>) -> AtomicContext {
+        AtomicContext {
+            files,
+            spares: Mutex::new(Vec::new()),
+            bases: Mutex::new(HashMap::new()),
         }
-        report.warning(v);
     }
 
-    // 2. Defines what the reference atom defines, with the same parameters.
-    let config = Config::default();
-    let new_file = atomize(path, &source, input.language, &config);
-    let base_file = atomize(path, base, input.language, &config);
-    let new_overlap: Vec<usize> = overlapping(&new_file, &new_range);
-    let new_defs: BTreeSet<&str> = new_overlap
-        .iter()
-        .flat_map(|&i| new_file.atoms[i].defines.iter().map(String::as_str))
-        .collect();
-    let base_defs: BTreeSet<&str> = base_file
-        .atoms
-        .iter()
-        .flat_map(|a| a.defines.iter().map(String::as_str))
-        .collect();
-    for d in &input.expected.defines {
+    /// The plan's files this context resolves names against.
+    pub fn files(&self) -> &[AtomizedFile] {
+        &self.files
+    }
+
+    /// Validates one generated atom in its place in the file, resolving names against the
+    /// context's files (`input.plan_files` is not read).
+    pub fn validate(&self, input: &AtomInput) -> Result<ValidationReport, ValidateError> {
+        let mut report = ReportBuilder::new(ValidationLevel::Atomic);
+        let base = input.base_source;
+        let Range { start, end } = input.range.clone();
+        if start > end
+            || end > base.len()
+            || !base.is_char_boundary(start)
+            || !base.is_char_boundary(end)
+        {
+            return Err(ValidateError::BadRange {
+                path: input.path.to_string(),
+                start,
+                end,
+                len: base.len(),
+            });
+        }
+        let id = Some(input.expected.id.clone());
+        let path = input.path;
+        let mut source = String::with_capacity(base.len() + input.generated.len());
+        source.push_str(&base[..start]);
+        source.push_str(input.generated);
+        source.push_str(&base[end..]);
+        let new_range = start..start + input.generated.len();
+        let (line0, col0) = line_col(&source, start);
+
         report.checked(1);
-        if !new_defs.contains(d.as_str()) {
+        if input.generated.trim().is_empty() && !base[start..end].trim().is_empty() {
             report.violation(
                 Violation::new(
                     path,
                     line0,
                     col0,
-                    codes::MISSING_DEFINITION,
-                    format!("the atom must define '{d}' but does not"),
+                    codes::EMPTY_ATOM,
+                    "the generated atom is empty",
+                )
+                .with_atom(id),
+            );
+            return Ok(report.finish());
+        }
+
+        // 1. Parses in place.
+        let grammar = Grammar::for_file(path, input.language);
+        let Some(tree) = parse(grammar, &source) else {
+            return Ok(report.finish());
+        };
+        let based = self.base(path, input.language, grammar, base);
+        if let Some(d) = first_syntax_error(&tree) {
+            let inside = {
+                let off = line_offset(&source, d.line, d.column);
+                off >= new_range.start.saturating_sub(1) && off <= new_range.end
+            };
+            let v = Violation::new(path, d.line, d.column, d.code.clone(), d.message.clone())
+                .with_atom(id.clone());
+            if !based.has_error || inside {
+                report.violation(v);
+                return Ok(report.finish());
+            }
+            report.warning(v);
+        }
+
+        // 2. Defines what the reference atom defines, with the same parameters.
+        let new_file = atomize(path, &source, input.language, &Config::default());
+        let new_overlap: Vec<usize> = overlapping(&new_file, &new_range);
+        let new_defs: BTreeSet<&str> = new_overlap
+            .iter()
+            .flat_map(|&i| new_file.atoms[i].defines.iter().map(String::as_str))
+            .collect();
+        for d in &input.expected.defines {
+            report.checked(1);
+            if !new_defs.contains(d.as_str()) {
+                report.violation(
+                    Violation::new(
+                        path,
+                        line0,
+                        col0,
+                        codes::MISSING_DEFINITION,
+                        format!("the atom must define '{d}' but does not"),
+                    )
+                    .with_atom(id.clone()),
+                );
+            }
+        }
+        for d in new_defs.iter().filter(|d| !based.defs.contains(**d)) {
+            report.warning(
+                Violation::new(
+                    path,
+                    line0,
+                    col0,
+                    codes::EXTRA_DEFINITION,
+                    format!("the atom defines '{d}', which the plan does not expect"),
                 )
                 .with_atom(id.clone()),
             );
         }
-    }
-    for d in new_defs.difference(&base_defs) {
-        report.warning(
-            Violation::new(
-                path,
-                line0,
-                col0,
-                codes::EXTRA_DEFINITION,
-                format!("the atom defines '{d}', which the plan does not expect"),
-            )
-            .with_atom(id.clone()),
-        );
-    }
-    if let Some(base_tree) = parse(grammar, base) {
-        let expected_sigs: Vec<Callable> = callables(grammar, &base_tree, base)
-            .into_iter()
-            .filter(|c| c.start_byte >= start && c.start_byte < end)
-            .collect();
+        let expected_sigs = based
+            .callables
+            .iter()
+            .filter(|c| c.start_byte >= start && c.start_byte < end);
         let got = callables(grammar, &tree, &source);
-        for exp in &expected_sigs {
+        for exp in expected_sigs {
             let Some(g) = got.iter().find(|g| {
                 g.qualified_name == exp.qualified_name
                     && g.start_byte >= new_range.start
@@ -194,84 +238,143 @@ pub fn validate_atom(input: &AtomInput) -> Result<ValidationReport, ValidateErro
                 );
             }
         }
+
+        // 3. Every name it uses resolves.
+        let tolerated: BTreeSet<String> = overlapping(&based.file, &(start..end))
+            .into_iter()
+            .flat_map(|i| based.tolerated[i].iter().cloned())
+            .collect();
+        let allowed: BTreeSet<String> = input.context_names.iter().cloned().collect();
+        let ((violations, checks), new_file) = self.with_file(new_file, |index, fi| {
+            unresolved(
+                index,
+                fi,
+                &new_overlap,
+                &allowed,
+                &tolerated,
+                id.as_deref(),
+                Some(&tree),
+            )
+        });
+        report.checked(checks);
+        for v in violations {
+            report.violation(v);
+        }
+
+        // 4. Size and complexity.
+        let loc = count_loc(input.generated, input.language);
+        let max_loc = input
+            .limits
+            .max_loc
+            .max(input.expected.loc.saturating_mul(2));
+        report.checked(2);
+        if loc > max_loc {
+            report.violation(
+                Violation::new(
+                    path,
+                    line0,
+                    col0,
+                    codes::ATOM_TOO_LARGE,
+                    format!("the atom has {loc} lines of code; at most {max_loc} are allowed"),
+                )
+                .with_atom(id.clone()),
+            );
+        }
+        let complexity: u32 = new_overlap
+            .iter()
+            .map(|&i| &new_file.atoms[i])
+            .filter(|a| {
+                a.start_byte >= new_range.start && a.end_byte <= new_range.end.max(a.start_byte)
+            })
+            .map(|a| a.complexity)
+            .sum();
+        let max_complexity = input
+            .limits
+            .max_complexity
+            .max(input.expected.complexity.saturating_mul(2));
+        if complexity > max_complexity {
+            report.violation(
+                Violation::new(
+                    path,
+                    line0,
+                    col0,
+                    codes::ATOM_TOO_COMPLEX,
+                    format!(
+                        "the atom has cyclomatic complexity {complexity}; at most {max_complexity} is allowed"
+                    ),
+                )
+                .with_atom(id),
+            );
+        }
+        Ok(report.finish())
     }
 
-    // 3. Every name it uses resolves.
-    let mut files: Vec<AtomizedFile> = input
-        .plan_files
-        .iter()
-        .filter(|f| f.path != path)
-        .cloned()
-        .collect();
-    let mut base_files = files.clone();
-    files.push(new_file.clone());
-    base_files.push(base_file.clone());
-    let index = PlanIndex::new(&files);
-    let base_index = PlanIndex::new(&base_files);
-    let fi = files.len() - 1;
-    let base_overlap = overlapping(&base_file, &(start..end));
-    let tolerated = unresolved_set(&base_index, fi, &base_overlap);
-    let allowed: BTreeSet<String> = input.context_names.iter().cloned().collect();
-    let (violations, checks) = unresolved(
-        &index,
-        fi,
-        &new_overlap,
-        &allowed,
-        &tolerated,
-        id.as_deref(),
-        Some(&tree),
-    );
-    report.checked(checks);
-    for v in violations {
-        report.violation(v);
+    /// The base file `base` at `path`, computed on first use.
+    fn base(&self, path: &str, language: Language, grammar: Grammar, base: &str) -> Arc<BaseFile> {
+        let key = (path.to_string(), {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            base.hash(&mut h);
+            h.finish()
+        });
+        if let Some(b) = self.bases.lock().expect("base cache lock").get(&key) {
+            return b.clone();
+        }
+        let file = atomize(path, base, language, &Config::default());
+        let tree = parse(grammar, base);
+        let has_error = tree.as_ref().and_then(first_syntax_error).is_some();
+        let callables = tree
+            .as_ref()
+            .map(|t| callables(grammar, t, base))
+            .unwrap_or_default();
+        let defs = file
+            .atoms
+            .iter()
+            .flat_map(|a| a.defines.iter().cloned())
+            .collect();
+        let (tolerated, file) = self.with_file(file, |index, fi| {
+            (0..index.files()[fi].atoms.len())
+                .map(|i| unresolved_set(index, fi, &[i]))
+                .collect()
+        });
+        let built = Arc::new(BaseFile {
+            file,
+            has_error,
+            defs,
+            callables,
+            tolerated,
+        });
+        let mut bases = self.bases.lock().expect("base cache lock");
+        if bases.len() >= MAX_BASES {
+            bases.clear();
+        }
+        bases.insert(key, built.clone());
+        built
     }
 
-    // 4. Size and complexity.
-    let loc = count_loc(input.generated, input.language);
-    let max_loc = input
-        .limits
-        .max_loc
-        .max(input.expected.loc.saturating_mul(2));
-    report.checked(2);
-    if loc > max_loc {
-        report.violation(
-            Violation::new(
-                path,
-                line0,
-                col0,
-                codes::ATOM_TOO_LARGE,
-                format!("the atom has {loc} lines of code; at most {max_loc} are allowed"),
-            )
-            .with_atom(id.clone()),
-        );
+    /// Runs `f` over an index of the plan's files with `file` in place of the file at its path
+    /// (added when the plan has none), and gives `file` back.
+    fn with_file<R>(
+        &self,
+        file: AtomizedFile,
+        f: impl FnOnce(&PlanIndex, usize) -> R,
+    ) -> (R, AtomizedFile) {
+        let spare = self.spares.lock().expect("spare files lock").pop();
+        let mut files = spare.unwrap_or_else(|| self.files.clone());
+        let (fi, swapped) = match files.iter().position(|f| f.path == file.path) {
+            Some(fi) => (fi, Some(std::mem::replace(&mut files[fi], file))),
+            None => {
+                files.push(file);
+                (files.len() - 1, None)
+            }
+        };
+        let result = f(&PlanIndex::new(&files), fi);
+        let file = match swapped {
+            Some(original) => std::mem::replace(&mut files[fi], original),
+            None => files.pop().expect("pushed above"),
+        };
+        self.spares.lock().expect("spare files lock").push(files);
+        (result, file)
     }
-    let complexity: u32 = new_overlap
-        .iter()
-        .map(|&i| &new_file.atoms[i])
-        .filter(|a| {
-            a.start_byte >= new_range.start && a.end_byte <= new_range.end.max(a.start_byte)
-        })
-        .map(|a| a.complexity)
-        .sum();
-    let max_complexity = input
-        .limits
-        .max_complexity
-        .max(input.expected.complexity.saturating_mul(2));
-    if complexity > max_complexity {
-        report.violation(
-            Violation::new(
-                path,
-                line0,
-                col0,
-                codes::ATOM_TOO_COMPLEX,
-                format!(
-                    "the atom has cyclomatic complexity {complexity}; at most {max_complexity} is allowed"
-                ),
-            )
-            .with_atom(id),
-        );
-    }
-    Ok(report.finish())
 }
 
 /// Indices of the atoms of `file` that overlap `range` (the atom holding its start when the
