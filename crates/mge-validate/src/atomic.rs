@@ -79,6 +79,14 @@ pub struct AtomicContext {
     bases: Mutex<HashMap<(String, u64), Arc<BaseFile>>>,
 }
 
+impl std::fmt::Debug for AtomicContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicContext")
+            .field("files", &self.files.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Bases kept at most; past it the cache starts over.
 const MAX_BASES: usize = 512;
 

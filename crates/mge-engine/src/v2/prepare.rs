@@ -51,6 +51,8 @@ pub struct Prepared {
     /// The atomized files of the plan: the task files (in plan order) then the support files.
     /// The atomic validator resolves names against them.
     pub files: Vec<AtomizedFile>,
+    /// Atomic validation's per-plan state over `files` (shared by every attempt).
+    pub atomic: mge_validate::atomic::AtomicContext,
     /// Scheduling units (strongly connected components), as atom positions.
     pub units: Vec<Vec<usize>>,
     pub schedule: Schedule,
@@ -255,6 +257,7 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
     Ok(Prepared {
         atoms,
         sources,
+        atomic: mge_validate::atomic::AtomicContext::new(files.clone()),
         files,
         units,
         schedule: Schedule {

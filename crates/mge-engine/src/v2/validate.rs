@@ -6,7 +6,7 @@
 
 use mge_core::{AtomId, PlanId};
 use mge_store::NewValidationResult;
-use mge_validate::{validate_atom, AtomInput, AtomLimits, ValidationReport};
+use mge_validate::{AtomInput, AtomLimits, ValidationReport};
 
 use super::Prepared;
 use crate::{EngineError, Result};
@@ -35,10 +35,13 @@ pub fn atomic(
         context_names: &[],
         limits: AtomLimits::default(),
     };
-    validate_atom(&input).map_err(|e| EngineError::Plan {
-        plan,
-        message: format!("atomic validation of {}: {e}", atom.key),
-    })
+    prepared
+        .atomic
+        .validate(&input)
+        .map_err(|e| EngineError::Plan {
+            plan,
+            message: format!("atomic validation of {}: {e}", atom.key),
+        })
 }
 
 /// The retry feedback of a failed report: one `file:line:col: code: message` line per
