@@ -61,7 +61,7 @@ fn small_draw_runs_every_level_in_order_and_tallies() {
 
     let limits = catch::bench_limits();
     let mut cache = HashMap::new();
-    let (levels, stats) = catch::evaluate_all(&fx, &mutants, &limits, 2, &mut cache).unwrap();
+    let (levels, stats) = catch::evaluate_all(&fx, &mutants, &limits, 2, &mut cache, None).unwrap();
     assert_eq!(stats.mutants, 17);
     assert_eq!(stats.distinct, 16);
     assert_eq!(stats.evaluated, 16);
@@ -83,7 +83,7 @@ fn small_draw_runs_every_level_in_order_and_tallies() {
         }
     }
     // The second run takes everything from the cache.
-    let (again, stats) = catch::evaluate_all(&fx, &mutants, &limits, 2, &mut cache).unwrap();
+    let (again, stats) = catch::evaluate_all(&fx, &mutants, &limits, 2, &mut cache, None).unwrap();
     assert_eq!((stats.evaluated, again), (0, levels.clone()));
 
     let tally = Tally::new(&mutants, &levels);
@@ -154,6 +154,7 @@ fn the_unmodified_reference_raises_nothing_at_any_level() {
                 .to_string(),
             class: Class::Logic,
             kind: "none",
+            change: String::new(),
         },
         &limits,
     )

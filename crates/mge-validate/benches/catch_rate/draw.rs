@@ -123,6 +123,10 @@ pub fn draw(sites: &[AtomSites], class: Class, n: usize, seed: u64) -> Vec<Mutan
             generated: injection.code,
             class,
             kind: fault.kind.as_str(),
+            change: format!(
+                "line {}: '{}' -> '{}'",
+                fault.line, fault.original, fault.replacement
+            ),
         });
     }
     out

@@ -11,10 +11,13 @@
 //! ```text
 //! cargo bench -p mge-validate --bench catch_rate -- [--faults-per-kind N] [--seed S]
 //!     [--workers W] [--fault-rate R] [--cache FILE] [--csv FILE] [--weights FILE] [--plans DIR]
+//!     [--list-survivors N]
 //! ```
 //!
-//! `--cache FILE` keeps level results by project content hash across runs; `--csv FILE` writes
-//! the review population for `scripts/fit_confidence.py`.
+//! `--cache FILE` keeps level results by project content hash across runs (the key holds the
+//! validator version: delete the file after changing a validator); `--csv FILE` writes the
+//! review population for `scripts/fit_confidence.py`; `--list-survivors N` lists that many of
+//! the faults no level caught.
 
 mod draw;
 
@@ -35,10 +38,12 @@ struct Args {
     csv: Option<PathBuf>,
     weights: Option<PathBuf>,
     plans: PathBuf,
+    list_survivors: usize,
 }
 
 const USAGE: &str = "usage: catch_rate [--faults-per-kind N] [--seed S] [--workers W] \
-[--fault-rate R] [--cache FILE] [--csv FILE] [--weights FILE] [--plans DIR]";
+[--fault-rate R] [--cache FILE] [--csv FILE] [--weights FILE] [--plans DIR] \
+[--list-survivors N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -50,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
         csv: None,
         weights: None,
         plans: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/plans"),
+        list_survivors: 25,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -78,6 +84,10 @@ fn parse_args() -> Result<Args, String> {
                     .ok()
                     .filter(|r: &f64| (0.0..=1.0).contains(r))
                     .ok_or_else(|| bad(&v))?;
+            }
+            "--list-survivors" => {
+                let v = value()?;
+                a.list_survivors = v.parse().map_err(|_| bad(&v))?;
             }
             "--cache" => a.cache = Some(value()?.into()),
             "--csv" => a.csv = Some(value()?.into()),
@@ -161,12 +171,28 @@ fn run(a: &Args) -> Result<bool, String> {
         None => HashMap::new(),
     };
     let eval_start = Instant::now();
-    let (levels, stats) = catch::evaluate_all(&fixtures, &mutants, &limits, a.workers, &mut cache)
-        .map_err(|e| e.to_string())?;
+    let progress = |done: usize, total: usize| {
+        if done == total || done % 100 == 0 {
+            eprintln!(
+                "catch_rate: {done}/{total} projects validated ({:.0} s)",
+                eval_start.elapsed().as_secs_f64()
+            );
+        }
+    };
+    let result = catch::evaluate_all(
+        &fixtures,
+        &mutants,
+        &limits,
+        a.workers,
+        &mut cache,
+        Some(&progress),
+    );
     let eval_time = eval_start.elapsed();
+    // Results validated before an error are kept too.
     if let Some(p) = &a.cache {
         save_cache(p, &cache)?;
     }
+    let (levels, stats) = result.map_err(|e| e.to_string())?;
 
     println!(
         "\n{} faults ({} per class, seed {}), {} distinct mutated projects, {} validated now \
@@ -190,6 +216,26 @@ fn run(a: &Args) -> Result<bool, String> {
         tally.all.faults,
         100.0 * tally.all.survived as f64 / tally.all.faults.max(1) as f64
     );
+
+    let survivors: Vec<&catch::Mutant> = mutants
+        .iter()
+        .zip(&levels)
+        .filter(|(_, l)| catch::caught_at(l).is_none())
+        .map(|(m, _)| m)
+        .collect();
+    for m in survivors.iter().take(a.list_survivors) {
+        let fx = &fixtures[m.fixture];
+        println!(
+            "  {} {} ({}): {}",
+            fx.name, fx.files[m.file].atoms[m.atom].id, m.kind, m.change
+        );
+    }
+    if survivors.len() > a.list_survivors {
+        println!(
+            "  ... {} more (--list-survivors N lists more)",
+            survivors.len() - a.list_survivors
+        );
+    }
 
     let probability = draw::fault_probability(&fixtures, &sites, a.fault_rate);
     let (population, member) = review::population(

@@ -71,6 +71,8 @@ pub struct Mutant {
     pub class: Class,
     /// The injector's finer kind (`flipped_comparison`, `wrong_arity`, ...).
     pub kind: &'static str,
+    /// What changed, for listings (`line 3: '<' -> '>='`, line of the atom).
+    pub change: String,
 }
 
 /// Result of each level in order atomic, module, component, system: `Some(true)` passed,
@@ -86,8 +88,10 @@ pub fn caught_at(levels: &Levels) -> Option<usize> {
 /// as a failed validation.
 pub fn bench_limits() -> SandboxLimits {
     SandboxLimits {
-        timeout: std::time::Duration::from_secs(60),
-        cpu_seconds: 30,
+        // The fixtures' suites take at most a few seconds; a mutant looping forever is cut
+        // off (and counted as caught by the level that ran it) well before the defaults.
+        timeout: std::time::Duration::from_secs(30),
+        cpu_seconds: 10,
         ..SandboxLimits::default()
     }
 }
@@ -198,6 +202,9 @@ pub struct RunStats {
     pub reached: [usize; 4],
 }
 
+/// Called with (projects validated so far, projects to validate) after each one.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// Evaluates every mutant on `workers` threads, each distinct project once; `cache` (content
 /// key → levels, see [`content_key`]) supplies known results and receives the new ones.
 /// Results are in the order of `mutants`.
@@ -207,6 +214,7 @@ pub fn evaluate_all(
     limits: &SandboxLimits,
     workers: usize,
     cache: &mut HashMap<u64, Levels>,
+    progress: Option<Progress<'_>>,
 ) -> Result<(Vec<Levels>, RunStats), ValidateError> {
     let keys: Vec<u64> = mutants
         .iter()
@@ -236,10 +244,14 @@ pub fn evaluate_all(
                 if r.is_err() {
                     stop.store(true, Ordering::Relaxed);
                 }
-                results
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((k, r));
+                let done = {
+                    let mut all = results.lock().unwrap_or_else(|e| e.into_inner());
+                    all.push((k, r));
+                    all.len()
+                };
+                if let Some(report) = progress {
+                    report(done, todo.len());
+                }
             });
         }
     });
@@ -248,13 +260,23 @@ pub fn evaluate_all(
         distinct: seen.len(),
         ..RunStats::default()
     };
+    let mut first_error = None;
     for (k, r) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        let levels = r?;
+        let levels = match r {
+            Ok(levels) => levels,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
         stats.evaluated += 1;
         for (n, l) in stats.reached.iter_mut().zip(levels) {
             *n += usize::from(l.is_some());
         }
         cache.insert(k, levels);
+    }
+    if let Some(e) = first_error {
+        return Err(e);
     }
     let out = keys
         .iter()
