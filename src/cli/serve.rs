@@ -42,6 +42,7 @@ pub fn run(args: ServeArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> 
             out_root: args.out.clone(),
             generator,
             resume: !args.no_resume,
+            flag_defaults: Some(super::flags::cli_defaults()?),
         };
         let app = App::start(store.clone(), config)
             .await

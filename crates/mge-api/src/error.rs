@@ -162,3 +162,15 @@ pub struct ErrorDetail {
     #[schema(value_type = Object)]
     pub details: Value,
 }
+
+impl From<mge_engine::modes::ModeError> for ApiError {
+    fn from(e: mge_engine::modes::ModeError) -> ApiError {
+        match e {
+            mge_engine::modes::ModeError::Store(s) => s.into(),
+            mge_engine::modes::ModeError::Flag(f) => ApiError::bad_request(
+                format!("flag: {f}"),
+                json!({ "location": "body", "field": "name" }),
+            ),
+        }
+    }
+}

@@ -11,10 +11,12 @@ pub mod error;
 mod extract;
 mod live;
 mod metrics;
+mod mode;
 pub mod runs;
 mod unified;
 mod v1;
 mod v2;
+mod wave;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +45,9 @@ pub struct ApiConfig {
     pub generator: GeneratorSettings,
     /// Resume unfinished runs on start.
     pub resume: bool,
+    /// First-start values of flags missing from the store; `None`: the environment's
+    /// (`FlagSet::from_env`).
+    pub flag_defaults: Option<mge_rollout::FlagSet>,
 }
 
 impl Default for ApiConfig {
@@ -52,6 +57,7 @@ impl Default for ApiConfig {
             out_root: None,
             generator: GeneratorSettings::default(),
             resume: true,
+            flag_defaults: None,
         }
     }
 }
@@ -63,8 +69,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub runs: runs::Runs,
     pub metrics: Arc<metrics::Metrics>,
-    /// Mode flags, read from the environment at start.
-    pub flags: Arc<mge_rollout::FlagSet>,
+    /// Stored mode flags (cached, reloaded when they change), mode decisions and rollback.
+    pub control: Arc<mge_engine::ModeControl>,
 }
 
 impl AppState {
@@ -91,16 +97,22 @@ pub struct App {
 impl App {
     /// Builds the application on a migrated store and resumes unfinished runs.
     pub async fn start(store: Arc<dyn Store>, config: ApiConfig) -> ApiResult<App> {
-        let flags =
-            mge_rollout::FlagSet::from_env(|name| std::env::var(name).ok()).map_err(|e| {
-                ApiError::Internal(format!("reading mode flags from the environment: {e}"))
-            })?;
+        let defaults =
+            match &config.flag_defaults {
+                Some(flags) => flags.clone(),
+                None => mge_rollout::FlagSet::from_env(|name| std::env::var(name).ok()).map_err(
+                    |e| ApiError::Internal(format!("reading mode flags from the environment: {e}")),
+                )?,
+            };
+        let control = mge_engine::ModeControl::open(store.clone(), &defaults, "environment")
+            .await
+            .map_err(|e| ApiError::Internal(format!("loading feature flags: {e}")))?;
         let state = AppState {
             runs: runs::Runs::new(store.clone()),
             store,
             config: Arc::new(config),
             metrics: Arc::default(),
-            flags: Arc::new(flags),
+            control: Arc::new(control),
         };
         let resumed = if state.config.resume {
             state.runs.resume_unfinished().await?
@@ -147,6 +159,8 @@ fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(v1::routes())
         .merge(v2::routes())
+        .merge(wave::routes())
+        .merge(mode::routes())
         .merge(unified::routes())
         .merge(live::routes())
         .merge(metrics::routes())

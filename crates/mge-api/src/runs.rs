@@ -130,6 +130,33 @@ impl Runs {
         self.active.lock().expect("runs lock").insert(plan, handle);
     }
 
+    /// Runs `work` for `plan` as this plan's one activity (409 while a run, a retry or another
+    /// such activity of the plan is going on) and returns its result. The work runs in its own
+    /// task, so shutdown waits for it and a dropped request does not cut it short.
+    pub async fn exclusive<T, F>(&self, plan: PlanId, what: &str, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        {
+            let mut active = self.active.lock().expect("runs lock");
+            active.retain(|_, h| !h.is_finished());
+            if active.contains_key(&plan) {
+                return Err(ApiError::Conflict {
+                    message: format!("plan {plan} is running; {what} once it has finished"),
+                });
+            }
+            let handle = tokio::spawn(async move {
+                let _ = tx.send(work.await);
+            });
+            active.insert(plan, handle);
+        }
+        rx.await.map_err(|_| {
+            ApiError::Internal(format!("{what} of plan {plan} ended without a result"))
+        })?
+    }
+
     /// Starts a run in the background.
     pub fn start(
         &self,

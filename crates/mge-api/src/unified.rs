@@ -1,5 +1,6 @@
-//! The unified execute endpoint: the mode comes from the request or from the mode resolver
-//! (flags read from the environment at start), and the answer says which mode and why.
+//! The unified execute endpoint: the plan's mode is decided once through the mode control (the
+//! request's mode is a request, still gated by the stored flags and overrides), and the answer
+//! says which mode and why.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +12,7 @@ use utoipa_axum::routes;
 use crate::auth::User;
 use crate::error::ApiResult;
 use crate::extract::Json;
-use crate::v1::{start_run, ExecuteRequest, GeneratorOverrides};
+use crate::v1::{check_run, launch_run, ExecuteRequest, GeneratorOverrides};
 use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -38,8 +39,9 @@ pub struct UnifiedResponse {
     pub mode: ExecutionMode,
     /// Human text of the decision.
     pub reason: String,
-    /// The resolver's structured reason (`rule`, ...).
-    pub decision: mge_rollout::Reason,
+    /// The resolver's structured reason (`rule`, ...); `null` when the plan's mode had been
+    /// decided before (the stored decision is used).
+    pub decision: Option<mge_rollout::Reason>,
     pub status: &'static str,
 }
 
@@ -49,25 +51,26 @@ async fn execute(
     user: User,
     Json(req): Json<UnifiedRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<UnifiedResponse>)> {
-    let plan_key = req.plan_id.to_string();
-    let mut input = mge_rollout::ResolveInput::new(&state.flags, &plan_key);
-    input.user_id = Some(user.id());
-    input.requested = req.mode;
-    let decision = mge_rollout::resolve(&input);
-    let reason = decision.reason.to_string();
     let run = ExecuteRequest {
         plan_id: req.plan_id,
         generator: req.generator,
         max_parallel: req.max_parallel,
     };
-    let started = start_run(&state, &user, &run, decision.mode, reason.clone()).await?;
+    // Sticky on the plan's owner (an admin may run another user's plan), as `mge run` is.
+    let (settings, owner) = check_run(&state, &user, &run).await?;
+    let decided = state
+        .control
+        .decide(req.plan_id, Some(&owner), req.mode)
+        .await?;
+    let reason = decided.reason.clone();
+    let started = launch_run(&state, &run, &settings, decided.mode, reason.clone())?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(UnifiedResponse {
             plan_id: started.plan_id,
             mode: started.mode,
             reason,
-            decision: decision.reason,
+            decision: decided.decision.map(|d| d.reason),
             status: started.status,
         }),
     ))

@@ -166,6 +166,17 @@ pub async fn start_run(
     mode: ExecutionMode,
     reason: String,
 ) -> ApiResult<ExecuteResponse> {
+    let (settings, _owner) = check_run(state, user, req).await?;
+    launch_run(state, req, &settings, mode, reason)
+}
+
+/// Checks that the caller may run the plan now; returns the run's generator settings and the
+/// plan's owner.
+pub async fn check_run(
+    state: &AppState,
+    user: &User,
+    req: &ExecuteRequest,
+) -> ApiResult<(GeneratorSettings, String)> {
     let plan = state.owned_plan(user, req.plan_id).await?;
     let settings = settings_for(state, &req.generator)?;
     if settings.provider == crate::Provider::Simulated && plan.plan.reference_dir.is_none() {
@@ -195,13 +206,24 @@ pub async fn start_run(
             ),
         });
     }
+    Ok((settings, plan.owner))
+}
+
+/// Starts a checked run ([`check_run`]) in the background.
+pub fn launch_run(
+    state: &AppState,
+    req: &ExecuteRequest,
+    settings: &GeneratorSettings,
+    mode: ExecutionMode,
+    reason: String,
+) -> ApiResult<ExecuteResponse> {
     let out_dir = state
         .config
         .out_root
         .as_ref()
         .map(|root| root.join(req.plan_id.to_string()));
-    let options = run_options(mode, reason.clone(), &settings, req.max_parallel, out_dir);
-    state.runs.start(req.plan_id, options, &settings)?;
+    let options = run_options(mode, reason.clone(), settings, req.max_parallel, out_dir);
+    state.runs.start(req.plan_id, options, settings)?;
     Ok(ExecuteResponse {
         plan_id: req.plan_id,
         mode,

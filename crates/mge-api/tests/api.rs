@@ -108,7 +108,7 @@ async fn unified_execute_reports_mode_and_reason() {
                 .await;
             assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
             let plan_key = plan.clone();
-            let flags = client.app.state.flags.clone();
+            let flags = client.app.state.control.flags().await.unwrap();
             let mut input = mge_rollout::ResolveInput::new(&flags, &plan_key);
             input.user_id = Some("bob");
             input.requested = Some(serde_json::from_value(json!(requested)).unwrap());

@@ -86,6 +86,7 @@ pub fn config(time_scale: f64) -> ApiConfig {
             openai_model: None,
         },
         resume: true,
+        flag_defaults: Some(mge_rollout::FlagSet::defaults()),
     }
 }
 
