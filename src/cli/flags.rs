@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
+use mge_core::ExecutionMode;
 use mge_engine::modes::ModeError;
 use mge_engine::ModeControl;
 use mge_rollout::{FlagSet, REQUIRED_CAPABILITIES};
@@ -32,6 +33,30 @@ pub enum FlagsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set or clear a plan's or a user's mode override (audited). An override applies to plans
+    /// whose mode is not decided yet: a decided plan keeps its mode.
+    Override {
+        /// The plan (id) to override.
+        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        plan: Option<uuid::Uuid>,
+        /// The user to override.
+        #[arg(long)]
+        user: Option<String>,
+        /// The mode to force: mvp, v2 (v2_atoms) or hybrid.
+        #[arg(long, conflicts_with = "clear", required_unless_present = "clear")]
+        mode: Option<OverrideMode>,
+        /// Remove the override.
+        #[arg(long)]
+        clear: bool,
+        /// Why (recorded in the audit trail).
+        #[arg(long)]
+        reason: String,
+        /// Who makes the change.
+        #[arg(long, default_value = "local")]
+        by: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// The audit trail, newest first.
     History {
         #[arg(long, default_value_t = 100)]
@@ -39,6 +64,24 @@ pub enum FlagsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OverrideMode {
+    Mvp,
+    #[value(alias = "v2_atoms")]
+    V2,
+    Hybrid,
+}
+
+impl From<OverrideMode> for ExecutionMode {
+    fn from(m: OverrideMode) -> ExecutionMode {
+        match m {
+            OverrideMode::Mvp => ExecutionMode::Mvp,
+            OverrideMode::V2 => ExecutionMode::V2Atoms,
+            OverrideMode::Hybrid => ExecutionMode::Hybrid,
+        }
+    }
 }
 
 /// First-start values of a store opened by the CLI: the environment, where the required V2
@@ -122,6 +165,42 @@ pub fn run(cmd: FlagsCommand, store_args: &StoreArgs) -> anyhow::Result<ExitCode
                 }
                 Err(e) => return Err(e.into()),
             },
+            FlagsCommand::Override {
+                plan,
+                user,
+                mode,
+                clear: _,
+                reason,
+                by,
+                json,
+            } => {
+                let mode = mode.map(ExecutionMode::from);
+                let modes = store.modes();
+                let (changes, whose) = match (plan, user) {
+                    (Some(plan), _) => {
+                        store.load_plan(plan).await?;
+                        let changes = modes.set_plan_override(plan, mode, &by, &reason).await?;
+                        (changes, format!("plan {plan}"))
+                    }
+                    (None, Some(user)) => {
+                        let changes = modes.set_user_override(&user, mode, &by, &reason).await?;
+                        (changes, format!("user {user}"))
+                    }
+                    (None, None) => unreachable!("clap requires --plan or --user"),
+                };
+                let shown = mode.map_or("none".to_string(), |m| m.to_string());
+                if json {
+                    println!("{}", serde_json::to_string(&changes)?);
+                } else if changes.entries.is_empty() {
+                    println!("{whose}: the override is already {shown}: nothing changed");
+                } else {
+                    println!(
+                        "{whose}: mode override {shown} (change {})",
+                        changes.change_set
+                    );
+                }
+                ExitCode::SUCCESS
+            }
             FlagsCommand::History { limit, json } => {
                 let audit = store.modes().flag_audit(limit).await?;
                 if json {

@@ -306,3 +306,107 @@ fn drain_rollback_stops_a_running_v2_plan_at_a_unit_boundary_and_resume_finishes
     assert_eq!(summary["failed"], 0);
     assert_eq!(summary["succeeded"], summary["units"]);
 }
+
+#[test]
+fn overrides_from_the_cli_are_audited_and_decide_new_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = repo().join("fixtures/plans/kvstore");
+    let imported = mge_in(dir.path(), &["plan", "import", plan.to_str().unwrap()]);
+    let (stdout, stderr) = text(&imported);
+    assert!(imported.status.success(), "{stdout}{stderr}");
+    let plan_id = stdout.trim().to_string();
+
+    let set = mge_in(
+        dir.path(),
+        &[
+            "flags", "override", "--plan", &plan_id, "--mode", "v2", "--reason", "pilot", "--by",
+            "ops", "--json",
+        ],
+    );
+    let (stdout, stderr) = text(&set);
+    assert!(set.status.success(), "{stdout}{stderr}");
+    let changes: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let entry = &changes["entries"][0];
+    assert_eq!(entry["name"], format!("override.plan.{plan_id}"));
+    assert_eq!(entry["new_value"], "v2_atoms");
+    assert_eq!(entry["changed_by"], "ops");
+
+    let missing = mge_in(
+        dir.path(),
+        &[
+            "flags",
+            "override",
+            "--plan",
+            "00000000-0000-4000-8000-000000000000",
+            "--mode",
+            "v2",
+            "--reason",
+            "x",
+        ],
+    );
+    let (_, stderr) = text(&missing);
+    assert!(!missing.status.success());
+    assert!(
+        stderr.contains("00000000-0000-4000-8000-000000000000"),
+        "{stderr}"
+    );
+    let neither = mge_in(
+        dir.path(),
+        &["flags", "override", "--mode", "v2", "--reason", "x"],
+    );
+    assert_eq!(neither.status.code(), Some(2));
+
+    // A user override decides that user's new plans when no mode is asked for.
+    let user = mge_in(
+        dir.path(),
+        &[
+            "flags", "override", "--user", "alice", "--mode", "hybrid", "--reason", "beta",
+        ],
+    );
+    assert!(user.status.success(), "{:?}", text(&user));
+    let out = mge()
+        .args([
+            "run",
+            "--mode",
+            "auto",
+            "--fault-rate",
+            "0",
+            "--time-scale",
+            "0",
+        ])
+        .args(["--owner", "alice", "--json"])
+        .args(["--database-url", &sqlite_url(dir.path())])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["mode"], "hybrid", "{stderr}");
+
+    let cleared = mge_in(
+        dir.path(),
+        &[
+            "flags",
+            "override",
+            "--user",
+            "alice",
+            "--clear",
+            "--reason",
+            "end of beta",
+        ],
+    );
+    assert!(cleared.status.success());
+    let history = mge_in(dir.path(), &["flags", "history", "--json"]);
+    let audit: serde_json::Value = serde_json::from_str(text(&history).0.trim()).unwrap();
+    let reasons: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "override.user.alice")
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["end of beta", "beta"]);
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mge_core::ExecutionMode;
-use mge_engine::{Engine, RunOptions, RunSummary};
+use mge_engine::{Engine, ModeControl, RunOptions, RunSummary};
 use mge_generate::Generator;
 use mge_store::Store;
 use serde::{Deserialize, Serialize};
@@ -432,6 +432,17 @@ struct Outcome {
     fallbacks: usize,
 }
 
+/// First-start flags of a comparison store: every V2 capability on, everything else at its
+/// default. A store that already has flags keeps its own.
+fn capabilities_on() -> mge_rollout::FlagSet {
+    mge_rollout::FlagSet::from_env(|var| {
+        mge_rollout::V2_CAPABILITIES
+            .contains(&var)
+            .then(|| "true".to_string())
+    })
+    .expect("'true' is a valid capability flag value")
+}
+
 /// Imports the plan into the run's store and executes it; errors are messages naming the run.
 async fn execute(shared: &Shared, job: &Job, out: &Path) -> Result<Outcome, String> {
     let info = &shared.plans[job.plan];
@@ -457,9 +468,25 @@ async fn execute(shared: &Shared, job: &Job, out: &Path) -> Result<Outcome, Stri
             .await
             .map_err(|e| format!("importing: {e}"))?;
         let (generator, settings) = (shared.factory)(job.seed, job.fault_rate)?;
+        // The mode under test is an explicit request to the mode resolver, so the decision is
+        // recorded on the plan as in production, and flags that deny it (a rollback on a shared
+        // store) stop the comparison instead of silently running another mode.
+        let control = ModeControl::open(store.clone(), &capabilities_on(), "mge ab")
+            .await
+            .map_err(|e| format!("loading feature flags: {e}"))?;
+        let decided = control
+            .decide(plan_id, Some(&shared.config.owner), Some(job.mode))
+            .await
+            .map_err(|e| format!("deciding the mode: {e}"))?;
+        if decided.mode != job.mode {
+            return Err(format!(
+                "the mode resolver gave {} ({}): the store's flags deny the mode under test",
+                decided.mode, decided.reason
+            ));
+        }
         let options = RunOptions {
-            mode: job.mode,
-            mode_reason: format!("a/b comparison: mode under test {}", job.mode),
+            mode: decided.mode,
+            mode_reason: format!("a/b comparison: {}", decided.reason),
             out_dir: Some(out.to_path_buf()),
             generator: settings,
             ..RunOptions::default()

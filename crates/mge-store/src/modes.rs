@@ -175,23 +175,25 @@ pub trait ModeStore: Send + Sync {
     ) -> Result<(RollbackEvent, FlagChangeSet)>;
     /// The newest `limit` rollback events, newest first.
     async fn rollback_events(&self, limit: i64) -> Result<Vec<RollbackEvent>>;
-    /// Sets (`Some`) or clears (`None`) the plan's override.
+    /// Sets (`Some`) or clears (`None`) the plan's override, audited in the same transaction
+    /// (audit name `override.plan.<id>`); an unchanged override writes nothing.
     async fn set_plan_override(
         &self,
         plan: PlanId,
         mode: Option<ExecutionMode>,
         by: &str,
         reason: &str,
-    ) -> Result<()>;
+    ) -> Result<FlagChangeSet>;
     async fn plan_override(&self, plan: PlanId) -> Result<Option<ModeOverride>>;
-    /// Sets (`Some`) or clears (`None`) the user's override.
+    /// Sets (`Some`) or clears (`None`) the user's override, audited like a plan's (audit name
+    /// `override.user.<id>`).
     async fn set_user_override(
         &self,
         user: &str,
         mode: Option<ExecutionMode>,
         by: &str,
         reason: &str,
-    ) -> Result<()>;
+    ) -> Result<FlagChangeSet>;
     async fn user_override(&self, user: &str) -> Result<Option<ModeOverride>>;
     /// The latest mode decision recorded for the plan (`None`: never decided).
     async fn decided_mode(&self, plan: PlanId) -> Result<Option<DecidedMode>>;

@@ -61,6 +61,14 @@ impl OverrideKey {
         }
     }
 
+    /// The `feature_flag_audit.name` of this override's changes.
+    fn audit_name(&self) -> String {
+        match self {
+            OverrideKey::Plan(id) => format!("override.plan.{id}"),
+            OverrideKey::User(user) => format!("override.user.{user}"),
+        }
+    }
+
     fn sql_delete(&self) -> &'static str {
         match self {
             OverrideKey::Plan(_) => "DELETE FROM plan_mode_overrides WHERE masterplan_id = $1",
@@ -243,13 +251,38 @@ macro_rules! mode_ops {
             })
         }
 
+        /// Sets or clears an override and writes its audit row (flag name
+        /// `override.plan.<id>` or `override.user.<id>`, old and new mode, `null` for none) in
+        /// one transaction. Nothing changes and nothing is audited when the mode is already the
+        /// one asked for.
         async fn write_override(
             pool: &Pool<$db>,
             key: &OverrideKey,
             mode: Option<ExecutionMode>,
             by: &str,
             reason: &str,
-        ) -> Result<()> {
+        ) -> Result<FlagChangeSet> {
+            let change_set = Uuid::new_v4();
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(db_err("starting", key.entity(), key))?;
+            let old = match key {
+                OverrideKey::Plan(plan) => sqlx::query(key.sql_select()).bind(DbUuid(*plan)),
+                OverrideKey::User(user) => sqlx::query(key.sql_select()).bind(user.as_str()),
+            }
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err("reading", key.entity(), key))?
+            .map(|r| mode_override(&r, &key.to_string()))
+            .transpose()?
+            .map(|o| o.mode);
+            if old == mode {
+                return Ok(FlagChangeSet {
+                    change_set,
+                    entries: Vec::new(),
+                });
+            }
             let query = match mode {
                 None => sqlx::query(key.sql_delete()),
                 Some(mode) => sqlx::query(key.sql_upsert())
@@ -263,10 +296,33 @@ macro_rules! mode_ops {
                 OverrideKey::User(user) => query.bind(user.as_str()),
             };
             query
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err("writing", key.entity(), key))?;
-            Ok(())
+            let as_json = |m: Option<ExecutionMode>| m.map_or(Value::Null, |m| Value::from(m.as_str()));
+            let row = sqlx::query(&format!(
+                "INSERT INTO feature_flag_audit (change_set, name, old_value, new_value, \
+                 changed_by, changed_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 RETURNING {AUDIT_COLUMNS}"
+            ))
+            .bind(DbUuid(change_set))
+            .bind(key.audit_name())
+            .bind(Json(as_json(old)))
+            .bind(Json(as_json(mode)))
+            .bind(by)
+            .bind(now())
+            .bind(reason)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err("auditing", key.entity(), key))?;
+            let entry = audit_entry(&row)?;
+            tx.commit()
+                .await
+                .map_err(db_err("committing", key.entity(), key))?;
+            Ok(FlagChangeSet {
+                change_set,
+                entries: vec![entry],
+            })
         }
 
         async fn read_override(pool: &Pool<$db>, key: &OverrideKey) -> Result<Option<ModeOverride>> {
@@ -407,7 +463,7 @@ macro_rules! mode_ops {
                 mode: Option<ExecutionMode>,
                 by: &str,
                 reason: &str,
-            ) -> Result<()> {
+            ) -> Result<FlagChangeSet> {
                 write_override(self, &OverrideKey::Plan(plan), mode, by, reason).await
             }
 
@@ -421,7 +477,7 @@ macro_rules! mode_ops {
                 mode: Option<ExecutionMode>,
                 by: &str,
                 reason: &str,
-            ) -> Result<()> {
+            ) -> Result<FlagChangeSet> {
                 write_override(self, &OverrideKey::User(user.to_string()), mode, by, reason)
                     .await
             }

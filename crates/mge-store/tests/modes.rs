@@ -242,24 +242,65 @@ async fn overrides_are_set_replaced_and_cleared(store: &dyn Store) {
     let modes = store.modes();
     let (plan_id, _) = support::import(store, &support::sample_plan(1, 1, 1, 1)).await;
     assert_eq!(modes.plan_override(plan_id).await.unwrap(), None);
-    modes
+    let first = modes
         .set_plan_override(plan_id, Some(ExecutionMode::V2Atoms), "ops", "try v2")
         .await
         .unwrap();
-    modes
+    let audit_name = format!("override.plan.{plan_id}");
+    assert_eq!(first.entries.len(), 1);
+    let e = &first.entries[0];
+    assert_eq!(
+        (
+            &e.name,
+            &e.old_value,
+            &e.new_value,
+            e.changed_by.as_str(),
+            e.reason.as_str()
+        ),
+        (
+            &audit_name,
+            &Some(json!(null)),
+            &json!("v2_atoms"),
+            "ops",
+            "try v2"
+        )
+    );
+    let same = modes
+        .set_plan_override(plan_id, Some(ExecutionMode::V2Atoms), "ops", "again")
+        .await
+        .unwrap();
+    assert!(
+        same.entries.is_empty(),
+        "an unchanged override is not audited"
+    );
+    let second = modes
         .set_plan_override(plan_id, Some(ExecutionMode::Hybrid), "ops", "hybrid")
         .await
         .unwrap();
+    assert_eq!(
+        (&second.entries[0].old_value, &second.entries[0].new_value),
+        (&Some(json!("v2_atoms")), &json!("hybrid"))
+    );
     let o = modes.plan_override(plan_id).await.unwrap().unwrap();
     assert_eq!(
         (o.mode, o.set_by.as_str(), o.reason.as_str()),
         (ExecutionMode::Hybrid, "ops", "hybrid")
     );
-    modes
+    let cleared = modes
         .set_plan_override(plan_id, None, "ops", "done")
         .await
         .unwrap();
+    assert_eq!(cleared.entries[0].new_value, json!(null));
     assert_eq!(modes.plan_override(plan_id).await.unwrap(), None);
+    let trail: Vec<_> = modes
+        .flag_audit(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.name == audit_name)
+        .map(|e| e.reason)
+        .collect();
+    assert_eq!(trail, ["done", "hybrid", "try v2"], "newest first");
 
     let missing = uuid::Uuid::new_v4();
     let err = modes
@@ -279,10 +320,12 @@ async fn overrides_are_set_replaced_and_cleared(store: &dyn Store) {
     let u = modes.user_override("carol").await.unwrap().unwrap();
     assert_eq!(u.mode, ExecutionMode::Mvp);
     assert_eq!(modes.user_override("dave").await.unwrap(), None);
-    modes
+    let back = modes
         .set_user_override("carol", None, "ops", "back")
         .await
         .unwrap();
+    assert_eq!(back.entries[0].name, "override.user.carol");
+    assert_eq!(back.entries[0].old_value, Some(json!("mvp")));
     assert_eq!(modes.user_override("carol").await.unwrap(), None);
 }
 
