@@ -94,8 +94,15 @@ impl FromRequestParts<AppState> for User {
                 }
             }
         };
-        match state.store.find_api_token(&hash_token(token)).await? {
-            Some(owner) => Ok(User(owner)),
+        let hash = hash_token(token);
+        if let Some(owner) = state.tokens.get(&hash) {
+            return Ok(User(owner));
+        }
+        match state.store.find_api_token(&hash).await? {
+            Some(owner) => {
+                state.tokens.put(hash, owner.clone());
+                Ok(User(owner))
+            }
             None => Err(ApiError::Unauthenticated),
         }
     }

@@ -7,6 +7,7 @@
 //! in the background ([`runs::Runs`]) and are resumed by [`App::start`] after a restart.
 
 pub mod auth;
+mod cache;
 pub mod error;
 mod extract;
 mod live;
@@ -71,6 +72,10 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Stored mode flags (cached, reloaded when they change), mode decisions and rollback.
     pub control: Arc<mge_engine::ModeControl>,
+    /// Token hash -> user.
+    pub tokens: Arc<cache::TokenCache>,
+    /// Bodies of `GET /api/v1/masterplan/{id}`, dropped on the plan's events.
+    pub plans: Arc<cache::PlanCache>,
 }
 
 impl AppState {
@@ -113,7 +118,10 @@ impl App {
             config: Arc::new(config),
             metrics: Arc::default(),
             control: Arc::new(control),
+            tokens: Arc::default(),
+            plans: Arc::default(),
         };
+        spawn_plan_invalidation(&state);
         let resumed = if state.config.resume {
             state.runs.resume_unfinished().await?
         } else {
@@ -125,6 +133,22 @@ impl App {
             resumed,
         })
     }
+}
+
+/// Drops a plan's cached body whenever a run of this process reports an event of the plan.
+fn spawn_plan_invalidation(state: &AppState) {
+    let mut rx = state.runs.events.subscribe();
+    let plans = state.plans.clone();
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match rx.recv().await {
+                Ok(event) => plans.invalidate(event.plan_id),
+                Err(RecvError::Lagged(_)) => plans.clear(),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// The OpenAPI document's frame; paths are added by the routers.

@@ -223,6 +223,7 @@ pub fn launch_run(
         .as_ref()
         .map(|root| root.join(req.plan_id.to_string()));
     let options = run_options(mode, reason.clone(), settings, req.max_parallel, out_dir);
+    state.plans.invalidate(req.plan_id);
     state.runs.start(req.plan_id, options, settings)?;
     Ok(ExecuteResponse {
         plan_id: req.plan_id,
@@ -254,17 +255,54 @@ async fn get_plan(
     axum::extract::State(state): axum::extract::State<AppState>,
     user: User,
     Path(id): Path<PlanId>,
-) -> ApiResult<axum::Json<Value>> {
-    let plan = state.owned_plan(&user, id).await?;
-    let mode = state.store.execution_mode(id).await?;
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let running = state.runs.is_active(id);
+    // A plan running in this process changes all the time: read it from the store.
+    let cached = if running { None } else { state.plans.get(id) };
+    let body = match cached {
+        Some(c) if user.may_see(&c.owner) => c.body,
+        Some(_) => return Err(ApiError::not_found("plan", id)),
+        None => {
+            let read_at = std::time::Instant::now();
+            let plan = state.owned_plan(&user, id).await?;
+            let mode = state.store.execution_mode(id).await?;
+            let body = Bytes::from(
+                serde_json::to_vec(&plan_json(&plan, mode))
+                    .map_err(|e| ApiError::Internal(format!("serializing plan {id}: {e}")))?,
+            );
+            if !running {
+                state.plans.put(
+                    id,
+                    crate::cache::CachedPlan {
+                        owner: plan.owner.clone(),
+                        body: body.clone(),
+                    },
+                    read_at,
+                );
+            }
+            body
+        }
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        crate::cache::with_running(&body, running),
+    )
+        .into_response())
+}
+
+/// The plan's view, without the live `running` field.
+fn plan_json(plan: &mge_store::StoredPlan, mode: ExecutionMode) -> Value {
     let tasks: Vec<Value> = plan.tasks.iter().map(task_json).collect();
-    Ok(axum::Json(json!({
+    json!({
         "plan_id": plan.plan_id,
         "name": plan.plan.name,
         "owner": plan.owner,
         "status": plan.status,
         "mode": mode,
-        "running": state.runs.is_active(id),
         "version": plan.version,
         "created_at": plan.created_at,
         "started_at": plan.started_at,
@@ -273,7 +311,7 @@ async fn get_plan(
             "phase_id": p.phase_id, "name": p.name, "status": p.status,
         })).collect::<Vec<_>>(),
         "tasks": tasks,
-    })))
+    })
 }
 
 fn task_json(t: &mge_store::StoredTask) -> Value {
@@ -342,6 +380,7 @@ async fn retry_task(
             ),
         });
     }
+    state.plans.invalidate(plan.plan_id);
     state.runs.retry(plan.plan_id, id).await?;
     Ok((
         StatusCode::ACCEPTED,
