@@ -24,6 +24,7 @@ mod modes_sql;
 mod mvp;
 mod mvp_sql;
 mod postgres;
+mod review_sql;
 mod sqlite;
 mod tokens;
 mod v2;
@@ -31,7 +32,7 @@ mod v2_sql;
 mod value;
 
 use async_trait::async_trait;
-use mge_core::{AtomId, AtomStatus, ExecutionMode, PlanId, TaskId, TaskStatus};
+use mge_core::{AtomId, AtomStatus, ExecutionMode, PlanId, ReviewStatus, TaskId, TaskStatus};
 use mge_plan::Plan;
 
 pub use error::{ConstraintKind, Result, StoreError};
@@ -50,8 +51,8 @@ pub use sqlite::SqliteStore;
 pub use tokens::TokenOwner;
 pub use v2::{
     AtomAttemptFinish, NewAtom, NewAtomDependency, NewAtomRetry, NewDependencyGraph, NewReview,
-    NewValidationResult, NewWave, StoredAtom, StoredAtomRetry, StoredDependencyGraph, StoredReview,
-    StoredValidationResult, StoredWave, V2Metrics,
+    NewReviewDecision, NewValidationResult, NewWave, StoredAtom, StoredAtomRetry,
+    StoredDependencyGraph, StoredReview, StoredValidationResult, StoredWave, V2Metrics,
 };
 
 /// Version of the MVP baseline migration.
@@ -257,6 +258,42 @@ pub trait Store: Send + Sync {
     async fn enqueue_review(&self, plan: PlanId, review: &NewReview) -> Result<uuid::Uuid>;
     /// The plan's review queue, lowest confidence first.
     async fn load_review_queue(&self, plan: PlanId) -> Result<Vec<StoredReview>>;
+    /// Records one post-generation validation round: its `validation_results` rows and the
+    /// history rows that report it, in one transaction.
+    async fn record_validation_round(
+        &self,
+        plan: PlanId,
+        results: &[NewValidationResult],
+        events: &[HistoryEvent],
+    ) -> Result<Vec<i64>>;
+    /// Stores the atoms' confidence scores and queues `reviews` (an atom already queued keeps
+    /// its entry), with the history rows that report it, in one transaction.
+    async fn record_confidence(
+        &self,
+        plan: PlanId,
+        scores: &[(AtomId, f64)],
+        reviews: &[NewReview],
+        events: &[HistoryEvent],
+    ) -> Result<Vec<i64>>;
+    /// The review entry of an atom, if it was ever queued.
+    async fn load_review(&self, atom: AtomId) -> Result<Option<StoredReview>>;
+    /// Review entries, lowest confidence first, of one plan or of all, optionally of one status.
+    async fn list_reviews(
+        &self,
+        plan: Option<PlanId>,
+        status: Option<ReviewStatus>,
+    ) -> Result<Vec<StoredReview>>;
+    /// Moves a pending review to `in_review`, assigned to `reviewer` (again by the same or
+    /// another reviewer while in review). Fails when the review is already decided.
+    async fn claim_review(&self, atom: AtomId, reviewer: &str) -> Result<StoredReview>;
+    /// Records a decision on an open (pending or in-review) review: the review's status, who,
+    /// when and why, the atom's reviewed flags, the edited code and the atom status when given,
+    /// and the history rows, in one transaction. Returns the review as decided.
+    async fn decide_review(
+        &self,
+        decision: &NewReviewDecision,
+        events: &[HistoryEvent],
+    ) -> Result<(StoredReview, Vec<i64>)>;
 
     // ---- inspection -------------------------------------------------------------------------
 
@@ -509,6 +546,56 @@ macro_rules! forward_store {
                 plan: mge_core::PlanId,
             ) -> $crate::Result<Vec<$crate::StoredReview>> {
                 v2::load_review_queue(&self.pool, plan).await
+            }
+            async fn record_validation_round(
+                &self,
+                plan: mge_core::PlanId,
+                results: &[$crate::NewValidationResult],
+                events: &[$crate::HistoryEvent],
+            ) -> $crate::Result<Vec<i64>> {
+                $crate::review_sql::ReviewOps::record_validation_round(
+                    &self.pool, plan, results, events,
+                )
+                .await
+            }
+            async fn record_confidence(
+                &self,
+                plan: mge_core::PlanId,
+                scores: &[(mge_core::AtomId, f64)],
+                reviews: &[$crate::NewReview],
+                events: &[$crate::HistoryEvent],
+            ) -> $crate::Result<Vec<i64>> {
+                $crate::review_sql::ReviewOps::record_confidence(
+                    &self.pool, plan, scores, reviews, events,
+                )
+                .await
+            }
+            async fn load_review(
+                &self,
+                atom: mge_core::AtomId,
+            ) -> $crate::Result<Option<$crate::StoredReview>> {
+                $crate::review_sql::ReviewOps::load_review(&self.pool, atom).await
+            }
+            async fn list_reviews(
+                &self,
+                plan: Option<mge_core::PlanId>,
+                status: Option<mge_core::ReviewStatus>,
+            ) -> $crate::Result<Vec<$crate::StoredReview>> {
+                $crate::review_sql::ReviewOps::list_reviews(&self.pool, plan, status).await
+            }
+            async fn claim_review(
+                &self,
+                atom: mge_core::AtomId,
+                reviewer: &str,
+            ) -> $crate::Result<$crate::StoredReview> {
+                $crate::review_sql::ReviewOps::claim_review(&self.pool, atom, reviewer).await
+            }
+            async fn decide_review(
+                &self,
+                decision: &$crate::NewReviewDecision,
+                events: &[$crate::HistoryEvent],
+            ) -> $crate::Result<($crate::StoredReview, Vec<i64>)> {
+                $crate::review_sql::ReviewOps::decide_review(&self.pool, decision, events).await
             }
             async fn tables(&self) -> $crate::Result<Vec<String>> {
                 self.catalog_tables().await

@@ -219,3 +219,23 @@ pub struct V2Metrics {
     pub atomization_time_seconds: Option<f64>,
     pub graph_build_time_seconds: Option<f64>,
 }
+
+/// A reviewer's decision on a queued atom, as the store records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewReviewDecision {
+    pub atom_id: AtomId,
+    /// The review's status after the decision: approved, rejected or regenerated.
+    pub status: ReviewStatus,
+    /// What was decided: `approve`, `reject`, `edit` or `regenerate`.
+    pub decision: String,
+    /// Who decided.
+    pub reviewer: String,
+    /// Why.
+    pub comment: Option<String>,
+    /// Edited code: becomes the atom's code in the same transaction.
+    pub edited_code: Option<String>,
+    /// The atom's status after the decision, when the decision changes it.
+    pub atom_status: Option<AtomStatus>,
+    /// The atom's error after the decision (with `atom_status`).
+    pub atom_error: Option<String>,
+}

@@ -2,16 +2,21 @@
 //! and, when `DATABASE_URL` is set, on a fresh Postgres database of its own.
 
 mod additive;
+mod review;
 mod support;
 
 use expect_test::expect;
-use mge_core::{AtomStatus, EdgeKind, ExecutionMode, ReviewStatus, TaskStatus, ValidationLevel};
+use mge_core::{AtomStatus, EdgeKind, ExecutionMode, TaskStatus, ValidationLevel};
 use mge_store::{
     AtomAttemptFinish, ConstraintKind, HistoryEvent, NewAtomDependency, NewAtomRetry,
-    NewDependencyGraph, NewReview, NewValidationResult, NewWave, Outcome, Store, StoreError,
+    NewDependencyGraph, NewValidationResult, NewWave, Outcome, Store, StoreError,
 };
 use uuid::Uuid;
 
+use review::{
+    review_decisions_record_who_when_and_why, validation_retries_and_reviews_round_trip,
+    validation_rounds_and_scores_are_one_transaction,
+};
 use support::{import, sample_atoms, sample_dependencies, sample_plan};
 
 macro_rules! conformance {
@@ -53,6 +58,8 @@ conformance!(
     dependency_graph_rebuild_is_idempotent,
     execution_mode_is_persisted_with_its_reason,
     validation_retries_and_reviews_round_trip,
+    validation_rounds_and_scores_are_one_transaction,
+    review_decisions_record_who_when_and_why,
     atom_attempts_update_the_atom_and_its_retry_rows,
     mvp_path_works_at_version_0001,
     additive_schema_leaves_mvp_rows_byte_identical,
@@ -651,114 +658,6 @@ async fn execution_mode_is_persisted_with_its_reason(store: &dyn Store) {
         expected_last.last(),
         "history row carries the mode"
     );
-}
-
-async fn validation_retries_and_reviews_round_trip(store: &dyn Store) {
-    store.migrate_up().await.unwrap();
-    let (id, stored) = import(store, &sample_plan(1, 1, 1, 0)).await;
-    let atoms = sample_atoms(&stored, 3);
-    store.insert_atoms(id, &atoms).await.unwrap();
-
-    let results = vec![
-        NewValidationResult {
-            atom_id: Some(atoms[0].id),
-            level: ValidationLevel::Atomic,
-            passed: false,
-            score: Some(0.4),
-            violations: serde_json::json!([{"rule": "syntax", "at": "2:5"}]),
-            warnings: serde_json::json!([]),
-            duration_seconds: Some(0.002),
-            validator_version: Some("1".to_string()),
-        },
-        NewValidationResult {
-            atom_id: None,
-            level: ValidationLevel::Module,
-            passed: true,
-            score: None,
-            violations: serde_json::json!([]),
-            warnings: serde_json::json!(["unused import os"]),
-            duration_seconds: None,
-            validator_version: None,
-        },
-    ];
-    store.insert_validation_results(id, &results).await.unwrap();
-    let mut loaded: Vec<_> = store
-        .load_validation_results(id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.result)
-        .collect();
-    loaded.sort_by_key(|r| r.level.as_str());
-    assert_eq!(loaded, results);
-
-    let retry = |attempt| NewAtomRetry {
-        atom_id: atoms[0].id,
-        attempt_number: attempt,
-        error_message: Some(format!("attempt {attempt} failed")),
-        error_type: Some("syntax".to_string()),
-        validation_errors: Some(serde_json::json!(["E999"])),
-        feedback_prompt: Some("fix the indentation".to_string()),
-        temperature: Some(0.3),
-    };
-    store.record_atom_retry(&retry(1)).await.unwrap();
-    store.record_atom_retry(&retry(2)).await.unwrap();
-    let err = store.record_atom_retry(&retry(2)).await.unwrap_err();
-    assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique), "{err}");
-    let retries: Vec<_> = store
-        .load_atom_retries(atoms[0].id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.retry)
-        .collect();
-    assert_eq!(retries, vec![retry(1), retry(2)]);
-
-    for (atom, confidence) in [(&atoms[1], 0.7), (&atoms[2], 0.55)] {
-        store
-            .enqueue_review(
-                id,
-                &NewReview {
-                    atom_id: atom.id,
-                    confidence_score: confidence,
-                    reasons: serde_json::json!(["low confidence"]),
-                },
-            )
-            .await
-            .unwrap();
-    }
-    let queue = store.load_review_queue(id).await.unwrap();
-    let order: Vec<_> = queue.iter().map(|r| (r.atom_id, r.status)).collect();
-    assert_eq!(
-        order,
-        vec![
-            (atoms[2].id, ReviewStatus::Pending),
-            (atoms[1].id, ReviewStatus::Pending)
-        ]
-    );
-    let flagged: Vec<_> = store
-        .load_atoms(id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|a| (a.needs_human_review, a.confidence_score))
-        .collect();
-    assert_eq!(
-        flagged,
-        vec![(false, None), (true, Some(0.7)), (true, Some(0.55))]
-    );
-    let err = store
-        .enqueue_review(
-            id,
-            &NewReview {
-                atom_id: atoms[1].id,
-                confidence_score: 0.1,
-                reasons: serde_json::json!([]),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique), "{err}");
 }
 
 async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store) {
