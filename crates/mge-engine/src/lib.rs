@@ -19,10 +19,12 @@ mod v2;
 
 pub use events::{Event, EventSink};
 pub use hybrid::{HybridStrategy, HYBRID_FALLBACK};
+pub use mge_store::StoredReview;
 pub use modes::{ModeControl, ModeDecision, ModeWatcher};
 pub use mvp::MvpStrategy;
 pub use run::{Engine, RunOptions, RunSummary};
 pub use strategy::{ExecutionStrategy, UnitPlan, UnitResult};
+pub use v2::review::{ReviewDecision, REVIEW_DECIDED};
 pub use v2::V2Strategy;
 
 /// Errors of the engine. Store and generator failures keep their own message, which names the
@@ -34,6 +36,12 @@ pub enum EngineError {
     #[error("plan {plan}: {message}")]
     Plan {
         plan: mge_core::PlanId,
+        message: String,
+    },
+    /// A review decision that cannot be carried out (the review stays open).
+    #[error("review of atom {atom}: {message}")]
+    Review {
+        atom: mge_core::AtomId,
         message: String,
     },
     #[error("reading the reference solution: {path}: {source}")]

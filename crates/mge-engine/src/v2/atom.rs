@@ -25,24 +25,55 @@ pub struct AtomOutcome {
 }
 
 pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Result<AtomOutcome> {
+    attempts_loop(run, prepared, index, None).await
+}
+
+/// Generates an atom that had passed again, with `feedback` (a later validation level's
+/// failure, or a reviewer's comment) as the first attempt's feedback. The new attempts get
+/// fresh numbers and draws; their budget is the run's attempt limit. A failed attempt leaves
+/// the atom's code as it was (its last passing version), and when every attempt fails the atom
+/// keeps that version and stays succeeded, with the last error recorded.
+pub async fn regenerate(
+    run: &RunContext,
+    prepared: &Prepared,
+    index: usize,
+    feedback: &str,
+) -> Result<AtomOutcome> {
+    attempts_loop(run, prepared, index, Some(feedback)).await
+}
+
+async fn attempts_loop(
+    run: &RunContext,
+    prepared: &Prepared,
+    index: usize,
+    regenerate: Option<&str>,
+) -> Result<AtomOutcome> {
     let atom = &prepared.atoms[index];
     // An atom that has never been attempted has no history to read (every atom of a fresh run).
-    let history = if atom.status == AtomStatus::Pending && atom.attempts == 0 {
-        Vec::new()
-    } else {
-        run.store.load_atom_retries(atom.id).await?
-    };
-    let mut finished = history
+    let history =
+        if regenerate.is_none() && atom.status == AtomStatus::Pending && atom.attempts == 0 {
+            Vec::new()
+        } else {
+            run.store.load_atom_retries(atom.id).await?
+        };
+    let is_finished =
+        |r: &&mge_store::StoredAtomRetry| r.retry.error_type.as_deref() != Some(ATTEMPT_RUNNING);
+    // Draws count every finished attempt; the budget counts those since the last passing one
+    // (a regeneration starts a new budget).
+    let mut draws = history.iter().filter(is_finished).count() as u32;
+    let last_ok = history
         .iter()
-        .filter(|r| r.retry.error_type.as_deref() != Some(ATTEMPT_RUNNING))
-        .count() as u32;
+        .rposition(|r| r.retry.error_type.as_deref() == Some(ATTEMPT_OK));
+    let since_ok = &history[last_ok.map_or(0, |i| i + 1)..];
+    let regenerating = regenerate.is_some() || last_ok.is_some();
+    let mut finished = since_ok.iter().filter(is_finished).count() as u32;
     let mut number = history
         .iter()
         .map(|r| r.retry.attempt_number)
         .max()
         .unwrap_or(0)
         + 1;
-    let mut last_error: Option<String> = history
+    let mut last_error: Option<String> = since_ok
         .iter()
         .rfind(|r| {
             !matches!(
@@ -51,7 +82,15 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
             )
         })
         .and_then(|r| r.retry.error_message.clone());
-    let mut feedback = last_error.as_deref().map(feedback_prompt);
+    // An interrupted attempt is regenerated with the feedback it was started with.
+    let interrupted = history
+        .last()
+        .filter(|r| r.retry.error_type.as_deref() == Some(ATTEMPT_RUNNING))
+        .and_then(|r| r.retry.feedback_prompt.clone());
+    let mut feedback = match regenerate {
+        Some(text) => Some(regeneration_prompt(text)),
+        None => interrupted.or_else(|| last_error.as_deref().map(feedback_prompt)),
+    };
     let event = |name: &str, details: serde_json::Value| HistoryEvent {
         plan: run.plan_id(),
         task: Some(atom.task_id),
@@ -67,8 +106,8 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
     let max_attempts = run.options.max_attempts.max(1);
     let mut attempts = 0;
     while finished < max_attempts {
-        let draw = finished + 1;
-        let temperature = run.options.temperature(draw);
+        let draw = draws + 1;
+        let temperature = run.options.temperature(finished + 1);
         let start_events: Vec<HistoryEvent> = started.take().into_iter().collect();
         let (_, seqs) = run
             .store
@@ -132,9 +171,11 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
             .map(|report| validate::result_row(Some(atom.id), report));
         let ok = error.is_none();
         // A generation error is final: the provider already retried what was transient.
-        let last = ok || draw >= max_attempts || response.is_none();
+        let last = ok || finished + 1 >= max_attempts || response.is_none();
         let status = match (ok, last) {
             (true, _) => AtomStatus::Succeeded,
+            // A failed regeneration keeps the version that had passed.
+            (false, true) if regenerating => AtomStatus::Succeeded,
             (false, true) => AtomStatus::Failed,
             (false, false) => AtomStatus::Running,
         };
@@ -151,13 +192,24 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
             "cost_usd": response.as_ref().map_or(0.0, |r| r.cost_usd),
             "model": response.as_ref().map(|r| r.model.clone()),
             "faults_injected": response.as_ref().map_or(0, |r| r.injected_faults.len()),
+            "regeneration": regenerating,
         });
+        let mut details = details;
+        if draw == 1 {
+            // The first attempt's code: what the plan's tests would see without any retry.
+            details["first_code"] = serde_json::json!(code);
+        }
         // The attempt's result, its validation row and its history rows commit together.
         let mut events = vec![event(ATTEMPT_FINISHED, details)];
         if ok {
             events.push(event(
                 "unit_succeeded",
                 serde_json::json!({"unit": atom.key, "kind": "atom", "attempts": draw}),
+            ));
+        } else if last && regenerating {
+            events.push(event(
+                REGENERATION_FAILED,
+                serde_json::json!({"unit": atom.key, "kind": "atom", "error": error}),
             ));
         } else if last {
             events.push(event(
@@ -172,7 +224,12 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
                     atom_id: atom.id,
                     attempt_number: number as i32,
                     status,
-                    code: code.clone(),
+                    // A regeneration only replaces the code with a version that passes.
+                    code: if regenerating && !ok {
+                        None
+                    } else {
+                        code.clone()
+                    },
                     error_message: error.clone(),
                     error_type,
                     validation_errors: match &report {
@@ -199,7 +256,15 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
                 error: None,
             });
         }
+        if last && regenerating {
+            return Ok(AtomOutcome {
+                succeeded: false,
+                attempts,
+                error,
+            });
+        }
         finished += 1;
+        draws += 1;
         number += 1;
         feedback = error.as_deref().map(feedback_prompt);
         last_error = error;
@@ -210,6 +275,18 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
                 error: last_error,
             });
         }
+    }
+    if regenerating {
+        // The regeneration's budget was spent before this execution: the atom keeps the
+        // version that had passed.
+        run.store
+            .set_atom_status(atom.id, AtomStatus::Succeeded, last_error.as_deref())
+            .await?;
+        return Ok(AtomOutcome {
+            succeeded: false,
+            attempts,
+            error: last_error,
+        });
     }
     // Every attempt had finished before this execution: the atom failed then.
     run.store
@@ -226,6 +303,14 @@ pub async fn execute(run: &RunContext, prepared: &Prepared, index: usize) -> Res
         attempts,
         error: last_error,
     })
+}
+
+/// History event of a regeneration whose every attempt failed (the atom keeps its version).
+pub const REGENERATION_FAILED: &str = "regeneration_failed";
+
+/// The feedback of a regeneration's first attempt.
+fn regeneration_prompt(text: &str) -> String {
+    format!("The previous version passed its own checks but was rejected later:\n{text}\nFix it.")
 }
 
 /// The feedback a retry carries: what was wrong with the previous attempt.

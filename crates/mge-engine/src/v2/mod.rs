@@ -4,9 +4,12 @@
 //! temperature of the schedule. Cyclic groups of atoms (strongly connected components) are
 //! scheduled as one unit.
 
-mod atom;
+pub(crate) mod atom;
+pub(crate) mod confidence;
+pub(crate) mod post;
 pub(crate) mod prepare;
-mod validate;
+pub mod review;
+pub(crate) mod validate;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,6 +24,31 @@ use crate::Result;
 
 pub(crate) use prepare::Prepared;
 
+/// Adds the post-generation validation figures of a plan's history to its summary.
+pub(crate) fn summarize_validation(
+    history: &[mge_store::HistoryEntry],
+    summary: &mut crate::RunSummary,
+) {
+    for h in history {
+        match h.event.as_str() {
+            post::VALIDATION_ROUND => {
+                let d = &h.details;
+                summary.validation_rounds += 1;
+                if let Some(p) = d["precision_first_attempt"].as_f64() {
+                    summary.precision_first_attempt = Some(p);
+                }
+                summary.precision_final = d["precision"].as_f64();
+                summary.atoms_regenerated +=
+                    d["regenerate"].as_array().map_or(0, |a| a.len() as u64);
+            }
+            confidence::CONFIDENCE_SCORED => {
+                summary.review_queued = h.details["queued"].as_u64().unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct V2Strategy {
     /// Filled by `atomize_plan`.
@@ -28,6 +56,14 @@ pub struct V2Strategy {
 }
 
 impl V2Strategy {
+    /// Validation after generation (module, component, system levels) with regeneration of
+    /// the atoms failures point at, up to the run's limit of rounds; then confidence scores
+    /// and the review queue.
+    pub(crate) async fn validate_generated(&self, run: &RunContext) -> Result<()> {
+        post::run_rounds(run, &self.prepared()).await?;
+        confidence::score_plan(run).await
+    }
+
     pub(crate) fn prepared(&self) -> std::sync::Arc<Prepared> {
         self.prepared
             .lock()
