@@ -16,6 +16,7 @@ use crate::model::{
 use crate::parse::{first_syntax_error, parse, Grammar};
 use crate::symbols::{Definition, Fact, SymbolTable};
 use crate::{scope_js, scope_py};
+use tree_sitter::Tree;
 
 /// Trees deeper than this get a `deep_nesting` warning (the analysis itself is iterative).
 pub const NESTING_WARNING_DEPTH: usize = 1000;
@@ -55,12 +56,29 @@ pub fn atomize_with(
         };
         return unparsed(path, source, language, config, d);
     };
-    if let Some(d) = first_syntax_error(&tree) {
+    atomize_parsed(path, source, language, grammar, &tree, &config)
+}
+
+/// [`atomize_with`] over a syntax tree the caller already has (`tree` must be `source` parsed
+/// with `grammar`), so a file is not parsed twice.
+pub fn atomize_parsed(
+    path: &str,
+    source: &str,
+    language: Language,
+    grammar: Grammar,
+    tree: &Tree,
+    config: &Config,
+) -> AtomizedFile {
+    let config = Config {
+        target_loc: config.target_loc.max(1),
+        max_loc: config.max_loc.max(config.target_loc.max(1)),
+    };
+    if let Some(d) = first_syntax_error(tree) {
         return unparsed(path, source, language, config, d);
     }
     let root = tree.root_node();
     let mut diagnostics = Vec::new();
-    let lines = LineIndex::new(source, &tree, grammar, NESTING_WARNING_DEPTH);
+    let lines = LineIndex::new(source, tree, grammar, NESTING_WARNING_DEPTH);
     if lines.max_depth > NESTING_WARNING_DEPTH {
         let (line, column) = lines.deepest_at;
         diagnostics.push(Diagnostic {

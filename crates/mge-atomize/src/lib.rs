@@ -25,7 +25,7 @@ mod split;
 mod symbols;
 
 pub use atomicity::{AtomFacts, Atomicity, Criterion, CriterionResult};
-pub use atomize::{atomize, atomize_with, rescore, NESTING_WARNING_DEPTH};
+pub use atomize::{atomize, atomize_parsed, atomize_with, rescore, NESTING_WARNING_DEPTH};
 pub use context::{build_context, import_statement, AtomContext, SymbolSignature};
 pub use link::{link, AtomLocation, Link, Linkage, PlanIndex, Resolution, UnresolvedReference};
 pub use model::{

@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use mge_atomize::parse::{first_syntax_error, parse};
-use mge_atomize::{atomize, Atom, AtomizedFile, Config, Grammar, PlanIndex};
+use mge_atomize::{atomize, atomize_parsed, Atom, AtomizedFile, Config, Grammar, PlanIndex};
 use mge_core::{Language, ValidationLevel};
 use serde::{Deserialize, Serialize};
 
@@ -180,7 +180,14 @@ impl AtomicContext {
         }
 
         // 2. Defines what the reference atom defines, with the same parameters.
-        let new_file = atomize(path, &source, input.language, &Config::default());
+        let new_file = atomize_parsed(
+            path,
+            &source,
+            input.language,
+            grammar,
+            &tree,
+            &Config::default(),
+        );
         let new_overlap: Vec<usize> = overlapping(&new_file, &new_range);
         let new_defs: BTreeSet<&str> = new_overlap
             .iter()
