@@ -227,7 +227,17 @@ impl<'a> PlanIndex<'a> {
     pub fn resolve(&self, file: usize, r: &Reference) -> Resolution {
         match r.kind {
             RefKind::SelfMember => match r.attrs.first() {
-                Some(member) => self.resolve_member(file, &r.name, member, 0),
+                Some(member) => match self.resolve_member(file, &r.name, member, 0) {
+                    // A nested function of `r.name` that was not cut out: the enclosing
+                    // function's atom holds it.
+                    Resolution::Unresolved { .. } if self.is_function(file, &r.name) => {
+                        Resolution::Plan {
+                            providers: self.functions_named(file, &r.name),
+                            via_import: None,
+                        }
+                    }
+                    found => found,
+                },
                 None => self.resolve_name(file, &r.name, &[], 0),
             },
             RefKind::SuperCall => {
@@ -248,6 +258,21 @@ impl<'a> PlanIndex<'a> {
             }
             _ => self.resolve_name(file, &r.name, &r.attrs, 0),
         }
+    }
+
+    /// Whether a function or method of `file` has the qualified name `qualified`.
+    fn is_function(&self, file: usize, qualified: &str) -> bool {
+        !self.functions_named(file, qualified).is_empty()
+    }
+
+    fn functions_named(&self, file: usize, qualified: &str) -> Vec<AtomLocation> {
+        self.files[file]
+            .atoms
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.kind.is_callable() && a.qualified_name == qualified)
+            .map(|(atom, _)| AtomLocation { file, atom })
+            .collect()
     }
 
     /// Resolves `name` (followed by `attrs`) as seen from module level of `file`.

@@ -54,6 +54,18 @@ impl<'s, 't> Walker<'s, 't> {
                     }
                     self.t.bind(scope, &name, n.start_byte());
                 } else {
+                    if let Some(outer) = self.nested_function(scope, &name).cloned() {
+                        // A call of a nested function: resolved like a member of the
+                        // enclosing function, so a cut-out nested function is reached.
+                        self.t.use_name(
+                            n,
+                            scope,
+                            outer,
+                            vec![name.clone()],
+                            RefKind::SelfMember,
+                            false,
+                        );
+                    }
                     self.t
                         .use_name(n, scope, name, Vec::new(), ctx.kind(), false);
                 }
@@ -329,6 +341,7 @@ impl<'s, 't> Walker<'s, 't> {
             .unwrap_or_default();
         if let Some(id) = n.child_by_field_name("name") {
             self.t.bind(scope, &name, id.start_byte());
+            self.define_function(scope, &name);
         }
         let qualified = self.qualify(scope, &name);
         let in_class = self.t.scopes[scope].kind == ScopeKind::Class;

@@ -3,16 +3,22 @@
 //! reused tree cursor, and the symbol table being filled. Each language keeps its own context
 //! type `C` and its own `visit`.
 
+use std::collections::HashMap;
+
 use tree_sitter::{Node, TreeCursor};
 
 use crate::classify::text;
-use crate::symbols::{ScopeId, SymbolTable, MODULE};
+use crate::symbols::{ScopeId, ScopeKind, SymbolTable, MODULE};
 
 pub(crate) struct Walker<'s, 't, C> {
     pub(crate) src: &'s str,
     pub(crate) t: SymbolTable,
     pub(crate) stack: Vec<(Node<'t>, ScopeId, C)>,
     cursor: TreeCursor<'t>,
+    /// Functions defined inside functions, by (enclosing scope, name): the enclosing
+    /// function's qualified name. A split outer function gets its nested functions cut out as
+    /// atoms of their own, which a call from the outer function's blocks must reach.
+    nested: HashMap<(ScopeId, String), String>,
 }
 
 impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
@@ -28,6 +34,7 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
             t: SymbolTable::new(),
             stack: vec![(root, MODULE, C::default())],
             cursor: root.walk(),
+            nested: HashMap::new(),
         };
         while let Some((n, scope, ctx)) = w.stack.pop() {
             visit(&mut w, n, scope, ctx);
@@ -65,5 +72,31 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
         } else {
             format!("{q}.{name}")
         }
+    }
+
+    /// Records a function `name` defined in `scope`, when `scope` is a function's.
+    pub(crate) fn define_function(&mut self, scope: ScopeId, name: &str) {
+        if scope != MODULE && self.t.scopes[scope].kind == ScopeKind::Function {
+            let outer = self.t.scopes[scope].qualified.clone();
+            self.nested.insert((scope, name.to_string()), outer);
+        }
+    }
+
+    /// The qualified name of the function that encloses the nested function `name` seen from
+    /// `scope` (Python lookup: class scopes are skipped from inner functions), if the name
+    /// binds to one.
+    pub(crate) fn nested_function(&self, scope: ScopeId, name: &str) -> Option<&String> {
+        let mut cur = Some(scope);
+        let mut first = true;
+        while let Some(s) = cur {
+            let sc = &self.t.scopes[s];
+            let visible = first || sc.kind != ScopeKind::Class;
+            if visible && sc.bindings.contains(name) && !sc.declared_outer.contains(name) {
+                return self.nested.get(&(s, name.to_string()));
+            }
+            first = false;
+            cur = sc.parent;
+        }
+        None
     }
 }

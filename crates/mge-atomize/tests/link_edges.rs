@@ -132,3 +132,36 @@ fn string_annotations_are_forward_references_to_types() {
         "#]],
     );
 }
+
+#[test]
+fn a_block_of_a_split_function_calling_its_cut_out_nested_function_depends_on_it() {
+    // `find` is long enough to be split: `visit` is cut out, and the block that calls it
+    // needs it; the recursive call inside `visit` makes no self-link.
+    let mut body = String::from("def find(graph):\n    seen = set()\n\n    def visit(name):\n        seen.add(name)\n        for other in graph[name]:\n            if other not in seen:\n                visit(other)\n\n");
+    for i in 0..30 {
+        body.push_str(&format!("    step_{i} = len(seen) + {i}\n"));
+    }
+    body.push_str("    for name in sorted(graph):\n        visit(name)\n    return seen\n");
+    check_links(
+        &[("walk.py", &body)],
+        expect![[r#"
+            walk.py::find#0 -> walk.py::find.visit#0 contains find.visit
+            walk.py::find#0 -> walk.py::find[2]#0 contains find[2]
+            walk.py::find#0 -> walk.py::find[3]#0 contains find[3]
+            walk.py::find#0 -> walk.py::find[4]#0 contains find[4]
+            walk.py::find#0 -> walk.py::find[5]#0 contains find[5]
+            walk.py::find.visit#0 -> walk.py::find[5]#0 control find.visit
+        "#]],
+    );
+}
+
+#[test]
+fn a_nested_function_left_inside_its_function_makes_no_link() {
+    check_links(
+        &[(
+            "small.py",
+            "def outer(items):\n    def key(item):\n        return -item\n\n    return sorted(items, key=key)\n",
+        )],
+        expect![""],
+    );
+}

@@ -178,6 +178,7 @@ def conv(x):
             12-17 function outer loc=4 cc=1 defs=["outer"]
                 sig def outer(a)
                 Data value
+                SelfMember outer.inner
             18-23 function gen loc=4 cc=4 [generator] defs=["gen"]
                 sig def gen(n)
             24-28 function fetch loc=3 cc=1 [async] defs=["fetch"]
@@ -212,14 +213,15 @@ fn python_oversized_function_is_split_at_statement_boundaries() {
         "long.py",
         &body,
         expect![[r#"
-        1-11 function long loc=10 cc=1 defs=["long"]
-            sig def long(n)
-        12-15 block long[2] ^long#0 loc=4 cc=1 defs=[]
-        16-17 nested_function long.helper ^long#0 loc=2 cc=1 defs=["long.helper"]
-            sig def helper(k)
-        18-27 block long[3] ^long#0 loc=10 cc=2 defs=[]
-        28-35 block long[4] ^long#0 loc=8 cc=1 defs=[]
-    "#]],
+            1-11 function long loc=10 cc=1 defs=["long"]
+                sig def long(n)
+            12-15 block long[2] ^long#0 loc=4 cc=1 defs=[]
+            16-17 nested_function long.helper ^long#0 loc=2 cc=1 defs=["long.helper"]
+                sig def helper(k)
+            18-27 block long[3] ^long#0 loc=10 cc=2 defs=[]
+            28-35 block long[4] ^long#0 loc=8 cc=1 defs=[]
+                SelfMember long.helper
+        "#]],
     );
 }
 
