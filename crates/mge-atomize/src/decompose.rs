@@ -10,6 +10,8 @@ use crate::model::{AtomKind, Config, Diagnostic, Modifier, Severity};
 use crate::parse::{position, Grammar};
 use crate::split::{definition_of, Splitter};
 
+mod class;
+
 /// Deepest recursion of splitting and of nested classes.
 pub(crate) const SPLIT_DEPTH_LIMIT: u32 = 48;
 
@@ -200,6 +202,20 @@ impl<'a> Decomposer<'a> {
         seg: Segment<'t>,
         level: u32,
     ) {
+        self.push_or_split_in(segs, outer, seg, level, None)
+    }
+
+    /// [`Self::push_or_split`]; with `class` (the class header's segment and the class's
+    /// qualified name), definitions cut out of `outer` are that class's methods rather than
+    /// functions nested in `seg`.
+    fn push_or_split_in<'t>(
+        &mut self,
+        segs: &mut Vec<Segment<'t>>,
+        outer: Node<'t>,
+        seg: Segment<'t>,
+        level: u32,
+        class: Option<(usize, &str)>,
+    ) {
         if self.loc(seg.start, seg.end) <= self.config.max_loc {
             segs.push(seg);
             return;
@@ -218,8 +234,8 @@ impl<'a> Decomposer<'a> {
         let head = segs.len();
         let mut block_no = 1;
         for (i, chunk) in chunks.iter().enumerate() {
-            if chunk.oversized {
-                self.oversized(outer, chunk.start, chunk.end);
+            if let Some((start, end)) = chunk.oversized {
+                self.oversized(outer, start, end);
             }
             if i == 0 {
                 segs.push(Segment {
@@ -238,7 +254,8 @@ impl<'a> Decomposer<'a> {
                     classify::script_item(self.src, d)
                 };
                 let _ = inner;
-                self.emit(segs, d, item, Some(head), &seg.qualified, level + 1);
+                let (parent, prefix) = class.unwrap_or((head, &seg.qualified));
+                self.emit(segs, d, item, Some(parent), prefix, level + 1);
                 continue;
             }
             block_no += 1;
@@ -263,17 +280,38 @@ impl<'a> Decomposer<'a> {
         }
     }
 
+    /// Reports the statement at `start..end` that stays whole over the ceiling: its LOC, kind
+    /// and position (the largest node starting there and lying within the range).
     fn oversized(&mut self, outer: Node, start: usize, end: usize) {
         let loc = self.loc(start, end);
         if loc <= self.config.max_loc {
             return;
         }
-        let node = outer
+        let mut node = outer
             .descendant_for_byte_range(start, start)
             .unwrap_or(outer);
+        while node.id() != outer.id() {
+            match node.parent() {
+                Some(p) if p.start_byte() >= start && p.end_byte() <= end => node = p,
+                _ => break,
+            }
+        }
+        let node = if self.loc(node.start_byte(), node.end_byte()) > self.config.max_loc {
+            self.oversized_statement(node)
+        } else {
+            // Header tokens glued to a statement: look down from the node holding the range.
+            let holder = outer.descendant_for_byte_range(start, end).unwrap_or(outer);
+            Some(self.oversized_statement(holder))
+                .filter(|n| n.start_byte() >= start && n.end_byte() <= end)
+                .unwrap_or(node)
+        };
+        // The statement's own size, or the piece's when tokens glued to it make the difference.
+        let own = self.loc(node.start_byte(), node.end_byte());
+        let loc = if own > self.config.max_loc { own } else { loc };
         let (line, column) = position(node);
         let msg = format!(
-            "a single statement of {loc} LOC (over the ceiling of {}) cannot be split at a statement boundary",
+            "a single statement of {loc} LOC ({} at {line}:{column}) is over the ceiling of {} and cannot be split at a statement boundary",
+            node.kind(),
             self.config.max_loc
         );
         if !self
@@ -308,214 +346,28 @@ impl<'a> Decomposer<'a> {
         });
     }
 
-    /// A class: header (signature, docstring, fields before the first method), then methods
-    /// and nested classes, with later field runs as `class_fields`.
-    #[allow(clippy::too_many_arguments)]
-    fn class<'t>(
-        &mut self,
-        segs: &mut Vec<Segment<'t>>,
-        outer: Node<'t>,
-        def: Node<'t>,
-        name: String,
-        modifiers: Vec<Modifier>,
-        parent: Option<usize>,
-        prefix: &str,
-        level: u32,
-    ) {
-        let qualified = Self::qualify(prefix, &name);
-        let python = self.grammar.is_python();
-        let Some(body) = def.child_by_field_name("body") else {
-            segs.push(self.plain(
-                outer,
-                AtomKind::ClassHeader,
-                name,
-                qualified,
-                parent,
-                modifiers,
-            ));
-            return;
-        };
-        if level > SPLIT_DEPTH_LIMIT {
-            self.report_depth(outer.start_byte());
-            segs.push(self.plain(
-                outer,
-                AtomKind::ClassHeader,
-                name,
-                qualified,
-                parent,
-                modifiers,
-            ));
-            return;
-        }
-        let mut c = body.walk();
-        let members: Vec<Node<'t>> = body
-            .named_children(&mut c)
-            .filter(|m| !m.kind().contains("comment") && m.end_byte() > m.start_byte())
-            .collect();
-        let classify = |m: Node<'t>| {
-            if python {
-                classify::python_member(self.src, m)
-            } else {
-                classify::script_member(self.src, m)
-            }
-        };
-        let items: Vec<Option<Item<'t>>> = members.iter().map(|&m| classify(m)).collect();
-        let first_def = items.iter().position(Option::is_some);
-        // End of the token opening the body (`:` in Python, `{` in TS/JS).
-        let open_end = if python {
-            body.prev_sibling()
-                .map(|p| p.end_byte())
-                .unwrap_or(body.start_byte())
-        } else {
-            body.child(0)
-                .filter(|c| !c.is_named())
-                .map(|c| c.end_byte())
-                .unwrap_or(body.start_byte())
-        };
-        // Header core: up to the last field before the first definition, or the body opening.
-        let header_end = match first_def {
-            None => outer.end_byte(),
-            Some(0) => open_end,
-            Some(i) => members[i - 1].end_byte(),
-        };
-        let header_fields = &members[..first_def.unwrap_or(members.len())];
-        let header = segs.len();
-        let header_seg = Segment {
-            start: outer.start_byte(),
-            end: header_end,
-            kind: AtomKind::ClassHeader,
-            name: name.clone(),
-            qualified: qualified.clone(),
-            parent,
-            signature: signature(self.src, outer, def),
-            docstring: docstring(self.src, outer, Some(def), python),
-            modifiers,
-            cut_inside: false,
-            def: Some(def),
-            split: false,
-            merged: 1,
-        };
-        if self.loc(header_seg.start, header_seg.end) <= self.config.max_loc
-            || header_fields.is_empty()
-        {
-            if header_fields.is_empty()
-                && first_def.is_none()
-                && self.loc(outer.start_byte(), outer.end_byte()) > self.config.max_loc
+    /// The statement to name for a piece kept whole over the ceiling: following the only child
+    /// over the ceiling down from `node`, the innermost one that is a statement of a block;
+    /// `node` itself when there is none.
+    fn oversized_statement<'t>(&self, node: Node<'t>) -> Node<'t> {
+        let mut found = node;
+        let mut cur = node;
+        let mut c = node.walk();
+        loop {
+            let mut over = cur
+                .named_children(&mut c)
+                .filter(|k| self.loc(k.start_byte(), k.end_byte()) > self.config.max_loc);
+            let (Some(next), None) = (over.next(), over.next()) else {
+                return found;
+            };
+            if next
+                .parent()
+                .is_some_and(|p| crate::split::is_statement_container(p.kind()))
             {
-                self.oversized(outer, outer.start_byte(), outer.end_byte());
+                found = next;
             }
-            segs.push(header_seg);
-        } else {
-            let first = Segment {
-                end: open_end,
-                ..header_seg
-            };
-            self.pack_fields(segs, first, header_fields, &qualified);
+            cur = next;
         }
-        self.members(segs, &members, &items, first_def, header, &qualified, level);
-        // The class's closing tokens belong to its last segment.
-        if let Some(last) = segs.last_mut() {
-            if last.end < outer.end_byte() {
-                last.end = outer.end_byte();
-            }
-        }
-    }
-
-    /// Methods, nested classes and the field runs after the first of them.
-    #[allow(clippy::too_many_arguments)]
-    fn members<'t>(
-        &mut self,
-        segs: &mut Vec<Segment<'t>>,
-        members: &[Node<'t>],
-        items: &[Option<Item<'t>>],
-        first_def: Option<usize>,
-        header: usize,
-        qualified: &str,
-        level: u32,
-    ) {
-        let Some(first_def) = first_def else { return };
-        let mut i = first_def;
-        while i < members.len() {
-            if let Some(item) = items[i].clone() {
-                self.emit(segs, members[i], item, Some(header), qualified, level + 1);
-                i += 1;
-                continue;
-            }
-            let run_start = i;
-            while i < members.len() && items[i].is_none() {
-                i += 1;
-            }
-            let run = &members[run_start..i];
-            let seg = Segment {
-                start: run[0].start_byte(),
-                end: run[run.len() - 1].end_byte(),
-                kind: AtomKind::ClassFields,
-                name: "fields".into(),
-                qualified: format!("{qualified}.<fields>"),
-                parent: Some(header),
-                signature: first_line(self.src, run[0].start_byte(), run[0].end_byte()),
-                docstring: None,
-                modifiers: Vec::new(),
-                cut_inside: false,
-                def: None,
-                split: false,
-                merged: run.len() as u32,
-            };
-            if self.loc(seg.start, seg.end) <= self.config.target_loc {
-                segs.push(seg);
-            } else {
-                let first = Segment {
-                    end: run[0].end_byte(),
-                    merged: 1,
-                    ..seg
-                };
-                self.pack_fields(segs, first, &run[1..], qualified);
-            }
-        }
-    }
-
-    /// `first` (a header or a field group) grows over `rest` up to the target; the remaining
-    /// fields are packed into `class_fields` segments.
-    fn pack_fields<'t>(
-        &mut self,
-        segs: &mut Vec<Segment<'t>>,
-        first: Segment<'t>,
-        rest: &[Node<'t>],
-        qualified: &str,
-    ) {
-        let parent_of_fields = if first.kind == AtomKind::ClassHeader {
-            Some(segs.len())
-        } else {
-            first.parent
-        };
-        let mut current = first;
-        for m in rest {
-            if self.loc(current.start, m.end_byte()) <= self.config.target_loc {
-                current.end = m.end_byte();
-                current.merged += 1;
-                continue;
-            }
-            if self.loc(m.start_byte(), m.end_byte()) > self.config.max_loc {
-                self.oversized(*m, m.start_byte(), m.end_byte());
-            }
-            segs.push(current);
-            current = Segment {
-                start: m.start_byte(),
-                end: m.end_byte(),
-                kind: AtomKind::ClassFields,
-                name: "fields".into(),
-                qualified: format!("{qualified}.<fields>"),
-                parent: parent_of_fields,
-                signature: first_line(self.src, m.start_byte(), m.end_byte()),
-                docstring: None,
-                modifiers: Vec::new(),
-                cut_inside: false,
-                def: None,
-                split: true,
-                merged: 1,
-            };
-        }
-        segs.push(current);
     }
 
     fn plain<'t>(

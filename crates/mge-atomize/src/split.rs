@@ -73,8 +73,8 @@ pub(crate) struct Chunk<'t> {
     /// Holds pieces from inside a compound statement.
     pub cut_inside: bool,
     pub definition: Option<Node<'t>>,
-    /// Holds a single piece longer than the ceiling that could not be cut further.
-    pub oversized: bool,
+    /// The range of a single piece longer than the ceiling that could not be cut further.
+    pub oversized: Option<(usize, usize)>,
 }
 
 pub(crate) struct Splitter<'a> {
@@ -172,7 +172,7 @@ impl<'a> Splitter<'a> {
                     end: p.end,
                     cut_inside: p.depth > 0,
                     definition: p.definition,
-                    oversized: false,
+                    oversized: None,
                 });
                 continue;
             }
@@ -191,13 +191,13 @@ impl<'a> Splitter<'a> {
                         end: p.end,
                         cut_inside: p.depth > 0,
                         definition: None,
-                        oversized: false,
+                        oversized: None,
                     });
                 }
             }
             if own > self.max {
                 if let Some(c) = open.as_mut() {
-                    c.oversized = true;
+                    c.oversized.get_or_insert((p.start, p.end));
                 }
             }
         }
