@@ -6,6 +6,7 @@ mod atomize;
 mod flags;
 mod graph;
 mod plan;
+mod review;
 mod rollback;
 mod run;
 mod serve;
@@ -71,6 +72,9 @@ enum Command {
     /// Create API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The human review queue of V2 runs: list, show and decide.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => rollback::run(args, &cli.store),
         Command::Serve(args) => serve::run(args, &cli.store),
         Command::Token(cmd) => token::run(cmd, &cli.store),
+        Command::Review(cmd) => review::run(cmd, &cli.store),
     };
     match result {
         Ok(code) => code,

@@ -302,6 +302,18 @@ fn report(summary: &RunSummary, json: bool) -> anyhow::Result<ExitCode> {
                 summary.tasks_v2, summary.tasks_mvp, summary.fallbacks
             );
         }
+        if summary.validation_rounds > 0 {
+            let pct = |p: Option<f64>| p.map_or("-".to_string(), |p| format!("{:.1}%", p * 100.0));
+            println!(
+                "  validation: {} rounds, {} atoms regenerated; tests passing {} first attempts, \
+                 {} final; {} atoms sent to review",
+                summary.validation_rounds,
+                summary.atoms_regenerated,
+                pct(summary.precision_first_attempt),
+                pct(summary.precision_final),
+                summary.review_queued
+            );
+        }
         if let Some(out) = &summary.out_dir {
             println!("  output: {}", out.display());
         }

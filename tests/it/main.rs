@@ -5,4 +5,5 @@ mod kill_resume;
 mod modes;
 mod modes_load;
 mod plan_cli;
+mod review;
 mod run_fixtures;
