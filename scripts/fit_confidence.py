@@ -22,6 +22,22 @@ is the score (midway between two distinct scores) whose review share is closest 
 `--review-share`. With a `weight` column every sum (gradient, loss, review share) is weighted.
 
     scripts/fit_confidence.py runs.csv [-o weights.json] [--review-share 0.175] [--prior old.json]
+
+How the committed weights were fitted: the catch-rate benchmark wrote its review population
+(every task atom of the seven fixtures clean, plus 4,000 atoms with one injected fault each,
+1,000 per class, seed 1, weighted to a V2 run at fault rate 0.02 per line; see
+crates/mge-validate/src/catch/review.rs) and this script fitted it with the defaults:
+
+    cargo bench -p mge-validate --bench catch_rate -- --faults-per-kind 1000 --seed 1 --csv runs.csv
+    scripts/fit_confidence.py runs.csv
+
+On that population `retries` (every atom scored after its first attempt), `logprob_gap` (the
+simulated provider gives no log-probabilities) and `context_completeness` (1.0 for every fixture
+atom) never vary, so they keep their earlier weights. `atomicity` fitted to 0: it adds nothing
+once complexity is known. The threshold sends 16.9% of the weighted population to review. The
+atoms whose fault survived every level pass all four levels like correct atoms do; only
+complexity (and atomicity) can tell them apart, which caps their recall well below the 80% aim
+(26% at this threshold; the benchmark prints it).
 """
 
 import argparse

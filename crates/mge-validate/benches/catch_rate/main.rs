@@ -210,6 +210,24 @@ fn run(a: &Args) -> Result<bool, String> {
     );
     let tally = Tally::new(&mutants, &levels);
     print!("{}", tally.render());
+    let mix = draw::default_mix();
+    let mix_total: f64 = mix.values().sum();
+    let weighted: Vec<String> = (0..4)
+        .map(|k| {
+            let share: f64 = tally
+                .by_class
+                .iter()
+                .map(|(c, r)| mix.get(c).copied().unwrap_or(0.0) * r.cumulative()[k])
+                .sum::<f64>()
+                / mix_total;
+            format!("{} {:.1}%", catch::tally::level_name(k), 100.0 * share)
+        })
+        .collect();
+    println!(
+        "\nCumulative, classes weighted by the generator's default fault mix \
+         (syntax 0.20, misspelled 0.25, arity/import 0.20, logic 0.35): {}",
+        weighted.join(", ")
+    );
     println!(
         "\nEquivalent mutants (passed every level, test suites included): {} of {} ({:.2}%)",
         tally.all.survived,
