@@ -263,11 +263,13 @@ impl<'s, 't> Walker<'s, 't> {
             ),
             "type" => self.push_children(n, scope, Ctx { ty: true, ..ctx }),
             "subscript" => {
+                // `TABLE[key](x)` calls an element: the indexed value is a data use.
                 self.push_children(
                     n,
                     scope,
                     Ctx {
                         binding: false,
+                        callee: false,
                         ..ctx
                     },
                 );

@@ -165,3 +165,16 @@ fn a_nested_function_left_inside_its_function_makes_no_link() {
         expect![""],
     );
 }
+
+#[test]
+fn calling_an_element_of_a_module_table_is_a_data_use() {
+    check_links(
+        &[(
+            "ops.py",
+            "import operator\n\nOPS = {\"+\": operator.add}\n\n\ndef apply(sign, a, b):\n    return OPS[sign](a, b)\n",
+        )],
+        expect![[r#"
+            ops.py::OPS#0 -> ops.py::apply#0 data OPS
+        "#]],
+    );
+}

@@ -1,11 +1,11 @@
 //! The dependency edges of each fixture plan against the edges written down by reading its code
-//! (`tests/expected/<plan>.edges`): no edge missing, no spurious edge. Each expected edge is one
+//! (`tests/expected/<plan>.edges`): every file is the complete list, and the graph must hold
+//! exactly those edges, no edge missing, no spurious edge. Each expected edge is one
 //! `(provider, dependent, kind)`; a merged graph edge counts once per kind it carries.
 //!
-//! A file with a `subset` line lists only edges that must exist (the ones exercising imports,
-//! aliases, re-exports, shadowing, `self`/`this` members, inheritance, `super()`, recursion),
-//! and `absent <edge>` lines for edges that must not; other edges go unchecked. `absent` lines
-//! hold in a full file too.
+//! `absent <edge>` lines document tricky edges that must not exist (shadowing, calls on
+//! parameters, aliases); the exact comparison already rules them out, and the file is refused if
+//! one of them is also listed as expected.
 //!
 //! Where the atomizer is known to disagree with the written edges, the file lists the
 //! disagreement as `known-missing <edge>` / `known-spurious <edge>`; the test then requires the
@@ -127,11 +127,9 @@ fn actual_edges(graph: &DependencyGraph) -> BTreeSet<Edge> {
     out
 }
 
-/// The written edges, the edges that must not exist, then the known missing and known
-/// spurious ones. In a `subset` file the written edges are the ones that must exist, other
-/// edges are allowed except the `absent` ones; otherwise the written edges are all the edges.
+/// The written edges (all the edges), the edges that must not exist, then the known missing
+/// and known spurious ones.
 struct Expected {
-    subset: bool,
     edges: BTreeSet<Edge>,
     absent: BTreeSet<Edge>,
     known_missing: BTreeSet<Edge>,
@@ -141,7 +139,6 @@ struct Expected {
 fn expected_edges(path: &Path) -> Expected {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut expected = Expected {
-        subset: false,
         edges: BTreeSet::new(),
         absent: BTreeSet::new(),
         known_missing: BTreeSet::new(),
@@ -150,10 +147,6 @@ fn expected_edges(path: &Path) -> Expected {
     for (number, line) in text.lines().enumerate() {
         let line = strip_comment(line).trim();
         if line.is_empty() {
-            continue;
-        }
-        if line == "subset" {
-            expected.subset = true;
             continue;
         }
         let (out, line) = if let Some(rest) = line.strip_prefix("absent ") {
@@ -230,11 +223,7 @@ fn check_fixture(name: &str) {
     let graph = fixture_graph(&fixtures_dir().join(name));
     let actual = actual_edges(&graph);
     let missing: BTreeSet<Edge> = expected.edges.difference(&actual).cloned().collect();
-    let spurious: BTreeSet<Edge> = if expected.subset {
-        actual.intersection(&expected.absent).cloned().collect()
-    } else {
-        actual.difference(&expected.edges).cloned().collect()
-    };
+    let spurious: BTreeSet<Edge> = actual.difference(&expected.edges).cloned().collect();
     let unknown_missing: Vec<&Edge> = missing.difference(&expected.known_missing).collect();
     let unknown_spurious: Vec<&Edge> = spurious.difference(&expected.known_spurious).collect();
     let fixed_missing: Vec<&Edge> = expected.known_missing.difference(&missing).collect();
