@@ -123,80 +123,81 @@ impl Atomicity {
     /// Applies the ten rules to the facts.
     pub fn evaluate(f: &AtomFacts) -> Atomicity {
         let mut criteria = Vec::with_capacity(10);
-        let mut push = |criterion, passed: bool, detail: String| {
+        // The detail is written only for a failed criterion.
+        let mut push = |criterion, passed: bool, detail: &dyn Fn() -> String| {
             criteria.push(CriterionResult {
                 criterion,
                 passed,
-                detail: if passed { String::new() } else { detail },
+                detail: if passed { String::new() } else { detail() },
             })
         };
-        push(
-            Criterion::Size,
-            f.loc <= f.max_loc,
-            format!("{} LOC over the ceiling of {}", f.loc, f.max_loc),
-        );
+        push(Criterion::Size, f.loc <= f.max_loc, &|| {
+            format!("{} LOC over the ceiling of {}", f.loc, f.max_loc)
+        });
         push(
             Criterion::Complexity,
             f.complexity <= MAX_COMPLEXITY,
-            format!(
-                "cyclomatic complexity {} over {}",
-                f.complexity, MAX_COMPLEXITY
-            ),
+            &|| {
+                format!(
+                    "cyclomatic complexity {} over {}",
+                    f.complexity, MAX_COMPLEXITY
+                )
+            },
         );
         let single = f.definitions <= 1 && !(f.declarative && f.definitions > 0);
-        push(
-            Criterion::SingleResponsibility,
-            single,
-            format!("{} definitions in one atom", f.definitions),
-        );
+        push(Criterion::SingleResponsibility, single, &|| {
+            format!("{} definitions in one atom", f.definitions)
+        });
         push(
             Criterion::ClearBoundaries,
             !f.cut_inside_statement && !f.has_syntax_error,
-            if f.has_syntax_error {
-                "holds a syntax error".to_string()
-            } else {
-                "cut out of a compound statement".to_string()
+            &|| {
+                if f.has_syntax_error {
+                    "holds a syntax error".to_string()
+                } else {
+                    "cut out of a compound statement".to_string()
+                }
             },
         );
         push(
             Criterion::Independence,
             f.external_symbols <= MAX_EXTERNAL_SYMBOLS,
-            format!(
-                "{} external symbols (at most {})",
-                f.external_symbols, MAX_EXTERNAL_SYMBOLS
-            ),
+            &|| {
+                format!(
+                    "{} external symbols (at most {})",
+                    f.external_symbols, MAX_EXTERNAL_SYMBOLS
+                )
+            },
         );
         push(
             Criterion::ContextCompleteness,
             f.context_completeness >= MIN_CONTEXT_COMPLETENESS,
-            format!(
-                "context completeness {:.2} under {:.2}",
-                f.context_completeness, MIN_CONTEXT_COMPLETENESS
-            ),
+            &|| {
+                format!(
+                    "context completeness {:.2} under {:.2}",
+                    f.context_completeness, MIN_CONTEXT_COMPLETENESS
+                )
+            },
         );
-        push(
-            Criterion::Testability,
-            f.addressable,
-            "not addressable on its own (continuation block or loose statement)".to_string(),
-        );
+        push(Criterion::Testability, f.addressable, &|| {
+            "not addressable on its own (continuation block or loose statement)".to_string()
+        });
         push(
             Criterion::Determinism,
             f.nondeterministic_call.is_none(),
-            format!(
-                "calls {}",
-                f.nondeterministic_call.as_deref().unwrap_or_default()
-            ),
+            &|| {
+                format!(
+                    "calls {}",
+                    f.nondeterministic_call.as_deref().unwrap_or_default()
+                )
+            },
         );
-        push(
-            Criterion::SideEffects,
-            f.side_effect.is_none(),
-            f.side_effect.clone().unwrap_or_default(),
-        );
-        push(
-            Criterion::ClearIo,
-            f.unclear_io.is_none(),
-            f.unclear_io.clone().unwrap_or_default(),
-        );
+        push(Criterion::SideEffects, f.side_effect.is_none(), &|| {
+            f.side_effect.clone().unwrap_or_default()
+        });
+        push(Criterion::ClearIo, f.unclear_io.is_none(), &|| {
+            f.unclear_io.clone().unwrap_or_default()
+        });
         Atomicity::from_criteria(criteria)
     }
 

@@ -1,5 +1,6 @@
 //! The pipeline of one file: parse, decompose, tile, resolve symbols, gather facts, score.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use mge_core::Language;
@@ -293,21 +294,27 @@ fn build_atoms(
             a.defines.push(d.name.clone());
         }
     }
-    let mut seen: Vec<HashSet<(String, Vec<String>, RefKind)>> = vec![HashSet::new(); segs.len()];
-    for (pos, r) in references {
-        let i = locate(bounds, pos);
-        let own = match r.kind {
-            RefKind::SelfMember => r
-                .attrs
-                .first()
-                .is_some_and(|m| g[i].defines.contains(&format!("{}.{}", r.name, m))),
-            _ => g[i].defines.contains(&r.name),
-        };
-        if own {
-            continue;
+    // First the references each atom keeps (not its own definitions, each name once), keyed by
+    // borrowed text; then the kept references move into their atoms.
+    let mut keep = vec![false; references.len()];
+    {
+        let mut seen: HashSet<(usize, &str, &[String], RefKind)> =
+            HashSet::with_capacity(references.len());
+        for (k, (pos, r)) in references.iter().enumerate() {
+            let i = locate(bounds, *pos);
+            let own = match r.kind {
+                RefKind::SelfMember => r
+                    .attrs
+                    .first()
+                    .is_some_and(|m| g[i].defines.iter().any(|d| is_member(d, &r.name, m))),
+                _ => g[i].defines.contains(&r.name),
+            };
+            keep[k] = !own && seen.insert((i, &r.name, &r.attrs, r.kind));
         }
-        if seen[i].insert((r.name.clone(), r.attrs.clone(), r.kind)) {
-            g[i].references.push(r);
+    }
+    for ((pos, r), keep) in references.into_iter().zip(keep) {
+        if keep {
+            g[locate(bounds, pos)].references.push(r);
         }
     }
     for (pos, f) in &table.facts {
@@ -357,12 +364,12 @@ fn build_atoms(
                     | AtomKind::TypeAlias
                     | AtomKind::ClassFields
             );
-            let external: HashSet<String> = g
+            let external: HashSet<Cow<str>> = g
                 .references
                 .iter()
                 .map(|r| match r.kind {
-                    RefKind::SelfMember | RefKind::SuperCall => r.dotted(),
-                    _ => r.name.clone(),
+                    RefKind::SelfMember | RefKind::SuperCall => Cow::Owned(r.dotted()),
+                    _ => Cow::Borrowed(r.name.as_str()),
                 })
                 .collect();
             let unclear = match (s.kind.is_callable(), s.def) {
@@ -443,6 +450,14 @@ fn member_definers<'a>(
             true
         }
     })
+}
+
+/// Whether `defined` is `class.member` (without building that string).
+fn is_member(defined: &str, class: &str, member: &str) -> bool {
+    defined.len() == class.len() + 1 + member.len()
+        && defined.starts_with(class)
+        && defined.ends_with(member)
+        && defined.as_bytes()[class.len()] == b'.'
 }
 
 /// Whether a qualified name (`Class.__init__`, `Class.constructor[2]`) is a constructor.
