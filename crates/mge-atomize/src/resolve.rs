@@ -144,12 +144,15 @@ fn resolve_script(files: &HashMap<&str, usize>, importer: &str, spec: &str) -> O
         return Some(i);
     }
     // Tests often import the build output (`../dist/index.js`) of sources under `src/`.
-    for out_dir in ["dist", "build", "lib", "out"] {
-        let prefix = format!("{out_dir}/");
-        let inner = format!("/{out_dir}/");
-        let mapped = if let Some(rest) = joined.strip_prefix(&prefix) {
+    for (prefix, inner) in [
+        ("dist/", "/dist/"),
+        ("build/", "/build/"),
+        ("lib/", "/lib/"),
+        ("out/", "/out/"),
+    ] {
+        let mapped = if let Some(rest) = joined.strip_prefix(prefix) {
             format!("src/{rest}")
-        } else if let Some(i) = joined.find(&inner) {
+        } else if let Some(i) = joined.find(inner) {
             format!("{}/src/{}", &joined[..i], &joined[i + inner.len()..])
         } else {
             continue;
