@@ -144,3 +144,65 @@ pub async fn score_plan(run: &RunContext) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round() -> serde_json::Value {
+        serde_json::json!({
+            "levels": {"module": true, "component": false, "system": false},
+            "suspects": ["a.py::f#0"],
+        })
+    }
+
+    #[test]
+    fn a_level_concerns_an_atom_only_where_it_points() {
+        let r = round();
+        let m = ValidationLevel::Module;
+        let s = ValidationLevel::System;
+        assert_eq!(level_signal(Some(&r), m, "a.py::g#0"), Some(true));
+        assert_eq!(level_signal(Some(&r), s, "a.py::f#0"), Some(false));
+        assert_eq!(level_signal(Some(&r), s, "a.py::g#0"), Some(true));
+        assert_eq!(level_signal(None, s, "a.py::f#0"), None);
+        let nowhere = serde_json::json!({"levels": {"system": false}, "suspects": []});
+        assert_eq!(level_signal(Some(&nowhere), s, "a.py::f#0"), None);
+        assert_eq!(
+            level_signal(Some(&r), ValidationLevel::Atomic, "a.py::f#0"),
+            None
+        );
+    }
+
+    #[test]
+    fn failing_levels_lower_the_score_and_are_named_in_the_reasons() {
+        let weights = ConfidenceWeights::builtin();
+        let good = Signals {
+            atomic: Some(true),
+            module: Some(true),
+            component: Some(true),
+            system: Some(true),
+            attempts: 1,
+            complexity: 1,
+            context_completeness: 1.0,
+            atomicity: 1.0,
+            mean_logprob: None,
+        };
+        let bad = Signals {
+            system: Some(false),
+            attempts: 3,
+            context_completeness: 0.5,
+            ..good
+        };
+        let (g, b) = (confidence(&good, &weights), confidence(&bad, &weights));
+        assert!(b < g, "{b} < {g}");
+        let why = reasons(&bad, b, &weights).to_string();
+        for part in [
+            "the system level failed at this atom",
+            "it took 3 attempts",
+            "its context is 50% complete",
+            "under the review threshold",
+        ] {
+            assert!(why.contains(part), "{why}");
+        }
+    }
+}
