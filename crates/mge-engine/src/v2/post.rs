@@ -55,8 +55,12 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
         .collect();
     let mut round = rounds.len() as u32;
     let limit = run.options.validation_rounds;
-    // An interrupted run finishes the regenerations its last round decided.
+    // An interrupted run finishes the regenerations its last round decided; a round that
+    // decided none (it passed, pointed nowhere, or was the last) ended the rounds.
     if let Some(last) = rounds.last() {
+        if decided_regenerations(last).is_empty() {
+            return Ok(());
+        }
         let atoms = run.store.load_atoms(plan).await?;
         let number: HashMap<&str, i32> = atoms
             .iter()
