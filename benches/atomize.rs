@@ -6,10 +6,15 @@
 //!   cores);
 //! - time to atomize one ~500-LOC task file (target < 5 ms).
 //!
+//! On a shared machine wall times move with the load: the load average is printed before and
+//! after, and each parallel run reports the CPU time the process got per second of wall time
+//! (2.0 = both cores were ours), which bounds the speed-up that run could show.
+//!
 //! Corpora: the machine's python3 standard library (`MGE_BENCH_PY_DIR` overrides) and a
 //! TypeScript tree in `MGE_BENCH_TS_DIR` (`scripts/atomize-corpus.sh` unpacks the `effect`
 //! package; without it the fixture plans' TS/JS sources are used). Each corpus is capped at
-//! `MGE_BENCH_MAX_MB` megabytes (default 6) of files, taken in path order.
+//! `MGE_BENCH_MAX_MB` megabytes (default 6) of files, taken in path order; files the grammar
+//! does not parse are left out (counted in the output).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -45,7 +50,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn corpus(dir: &Path, max_bytes: usize) -> Vec<Source> {
+/// Up to `max_bytes` of the parseable source files under `dir`, in path order; `skipped` counts
+/// the files left out for syntax errors.
+fn corpus(dir: &Path, max_bytes: usize, skipped: &mut usize) -> Vec<Source> {
     let mut paths = Vec::new();
     walk(dir, &mut paths);
     let mut out = Vec::new();
@@ -58,6 +65,14 @@ fn corpus(dir: &Path, max_bytes: usize) -> Vec<Source> {
         let Ok(text) = std::fs::read_to_string(&p) else {
             continue;
         };
+        // A file the grammar does not parse becomes one `unparsed` atom after the parse alone;
+        // it would flatter the atomize/parse ratio, so it is left out.
+        let parses = parse(Grammar::for_file(&path, language), &text)
+            .is_some_and(|t| !t.root_node().has_error());
+        if !parses {
+            *skipped += 1;
+            continue;
+        }
         total += text.len();
         out.push(Source {
             path,
@@ -83,6 +98,24 @@ fn python_stdlib() -> PathBuf {
         .output()
         .expect("python3 is needed to locate the standard library");
     String::from_utf8_lossy(&out.stdout).trim().into()
+}
+
+/// The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// CPU time (user + system) of this process so far, all threads, from `/proc/self/stat`.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel reports in clock ticks, 100 per second on Linux.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Best of `runs` timings of `f`.
@@ -116,8 +149,10 @@ fn bench_corpus(
             std::hint::black_box(atomize(&s.path, &s.text, s.language, &config));
         }
     });
+    // Best wall time of three runs, and the CPU time per wall second over all three.
     let run_parallel = |pool: &rayon::ThreadPool| {
-        best(3, || {
+        let (cpu0, t0) = (cpu_time(), Instant::now());
+        let wall = best(3, || {
             pool.install(|| {
                 let v: Vec<_> = files
                     .par_iter()
@@ -125,10 +160,15 @@ fn bench_corpus(
                     .collect();
                 std::hint::black_box(v);
             })
-        })
+        });
+        let used = match (cpu0, cpu_time()) {
+            (Some(a), Some(b)) => (b.saturating_sub(a)).as_secs_f64() / t0.elapsed().as_secs_f64(),
+            _ => f64::NAN,
+        };
+        (wall, used)
     };
-    let one = run_parallel(pool1);
-    let two = run_parallel(pool2);
+    let (one, one_cpu) = run_parallel(pool1);
+    let (two, two_cpu) = run_parallel(pool2);
     let secs = |d: Duration| d.as_secs_f64();
     println!("{name}: {} files, {mb:.2} MB", files.len());
     println!(
@@ -147,6 +187,9 @@ fn bench_corpus(
         secs(one),
         secs(two),
         secs(one) / secs(two)
+    );
+    println!(
+        "  CPU per wall second: 1 thread {one_cpu:.2}, 2 threads {two_cpu:.2} (2.00 = both cores ours)"
     );
 }
 
@@ -172,11 +215,14 @@ fn main() {
         .num_threads(2)
         .build()
         .expect("thread pool");
-    let py = corpus(&python_stdlib(), max_bytes);
+    println!("load average before: {}", load_average());
+    let mut skipped = 0;
+    let py = corpus(&python_stdlib(), max_bytes, &mut skipped);
     let ts_dir = std::env::var("MGE_BENCH_TS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans"));
-    let ts = corpus(&ts_dir, max_bytes);
+    let ts = corpus(&ts_dir, max_bytes, &mut skipped);
+    println!("files left out for syntax errors: {skipped}");
     if !py.is_empty() {
         bench_corpus("python stdlib", &py, &pool1, &pool2);
     }
@@ -202,4 +248,5 @@ fn main() {
             task.path
         );
     }
+    println!("load average after: {}", load_average());
 }
