@@ -92,6 +92,18 @@ impl<'s, 't> Walker<'s, 't> {
                 if ctx.binding {
                     self.t.bind(scope, &name, n.start_byte());
                 } else {
+                    if let Some(outer) = self.nested_function(scope, &name).cloned() {
+                        // A nested function declaration, reached like a member of the
+                        // enclosing function (see scope_py).
+                        self.t.use_name(
+                            n,
+                            scope,
+                            outer,
+                            vec![name.clone()],
+                            RefKind::SelfMember,
+                            false,
+                        );
+                    }
                     self.t
                         .use_name(n, scope, name, Vec::new(), ctx.kind(), ctx.write);
                 }

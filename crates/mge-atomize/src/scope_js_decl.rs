@@ -26,14 +26,19 @@ impl<'s, 't> Walker<'s, 't> {
             ) || (in_class && method_like)
             {
                 self.t.bind(scope, &name, id.start_byte());
+                self.define_function(scope, &name);
             }
         }
+        let named = !name.is_empty();
         let qualified = if name.is_empty() {
             self.t.scopes[scope].qualified.clone()
         } else {
             self.qualify(scope, &name)
         };
         let inner = self.t.new_scope(scope, ScopeKind::Function, qualified);
+        if named {
+            self.function_body(inner);
+        }
         if in_class && kind != "arrow_function" {
             let class_q = self.t.scopes[scope].qualified.clone();
             self.t.scopes[inner].self_class = Some(class_q);

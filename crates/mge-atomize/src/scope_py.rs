@@ -348,6 +348,7 @@ impl<'s, 't> Walker<'s, 't> {
         let qualified = self.qualify(scope, &name);
         let in_class = self.t.scopes[scope].kind == ScopeKind::Class;
         let inner = self.t.new_scope(scope, ScopeKind::Function, qualified);
+        self.function_body(inner);
         if in_class {
             let class_q = self.t.scopes[scope].qualified.clone();
             self.t.scopes[inner].self_class = Some(class_q);

@@ -3,7 +3,7 @@
 //! reused tree cursor, and the symbol table being filled. Each language keeps its own context
 //! type `C` and its own `visit`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, TreeCursor};
 
@@ -19,6 +19,9 @@ pub(crate) struct Walker<'s, 't, C> {
     /// function's qualified name. A split outer function gets its nested functions cut out as
     /// atoms of their own, which a call from the outer function's blocks must reach.
     nested: HashMap<(ScopeId, String), String>,
+    /// Body scopes of named functions and methods: the scopes whose nested functions are
+    /// recorded.
+    function_bodies: HashSet<ScopeId>,
 }
 
 impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
@@ -35,6 +38,7 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
             stack: vec![(root, MODULE, C::default())],
             cursor: root.walk(),
             nested: HashMap::new(),
+            function_bodies: HashSet::new(),
         };
         while let Some((n, scope, ctx)) = w.stack.pop() {
             visit(&mut w, n, scope, ctx);
@@ -74,9 +78,15 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
         }
     }
 
-    /// Records a function `name` defined in `scope`, when `scope` is a function's.
+    /// Marks `scope` as the body of a named function or method, whose qualified name is the
+    /// scope's.
+    pub(crate) fn function_body(&mut self, scope: ScopeId) {
+        self.function_bodies.insert(scope);
+    }
+
+    /// Records a function `name` defined in `scope`, when `scope` is a named function's body.
     pub(crate) fn define_function(&mut self, scope: ScopeId, name: &str) {
-        if scope != MODULE && self.t.scopes[scope].kind == ScopeKind::Function {
+        if self.function_bodies.contains(&scope) {
             let outer = self.t.scopes[scope].qualified.clone();
             self.nested.insert((scope, name.to_string()), outer);
         }

@@ -178,3 +178,36 @@ fn calling_an_element_of_a_module_table_is_a_data_use() {
         "#]],
     );
 }
+
+#[test]
+fn a_typescript_block_calling_a_cut_out_nested_function_depends_on_it() {
+    let mut body = String::from("export function find(graph: Map<string, string[]>): Set<string> {\n  const seen = new Set<string>();\n\n  function visit(name: string): void {\n    seen.add(name);\n    for (const other of graph.get(name) ?? []) {\n      if (!seen.has(other)) {\n        visit(other);\n      }\n    }\n  }\n\n");
+    for i in 0..30 {
+        body.push_str(&format!("  const step{i} = seen.size + {i};\n"));
+    }
+    body.push_str(
+        "  for (const name of graph.keys()) {\n    visit(name);\n  }\n  return seen;\n}\n",
+    );
+    check_links(
+        &[("src/walk.ts", &body)],
+        expect![[r#"
+            src/walk.ts::find#0 -> src/walk.ts::find.visit#0 contains find.visit
+            src/walk.ts::find#0 -> src/walk.ts::find[2]#0 contains find[2]
+            src/walk.ts::find#0 -> src/walk.ts::find[3]#0 contains find[3]
+            src/walk.ts::find#0 -> src/walk.ts::find[4]#0 contains find[4]
+            src/walk.ts::find#0 -> src/walk.ts::find[5]#0 contains find[5]
+            src/walk.ts::find.visit#0 -> src/walk.ts::find[5]#0 control find.visit
+        "#]],
+    );
+}
+
+#[test]
+fn a_typescript_nested_function_left_inside_its_function_or_an_arrow_makes_no_link() {
+    check_links(
+        &[(
+            "src/small.ts",
+            "export function outer(items: number[]): number[] {\n  function key(item: number): number {\n    return -item;\n  }\n  return items.map(key);\n}\n\nexport const arrow = (items: number[]): number[] => {\n  function twice(item: number): number {\n    return item * 2;\n  }\n  return items.map(twice);\n};\n",
+        )],
+        expect![""],
+    );
+}
