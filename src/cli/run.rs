@@ -128,6 +128,10 @@ pub struct RunArgs {
     /// Attempts per V2 atom.
     #[arg(long, env = "V2_RETRY_MAX_ATTEMPTS", default_value_t = 3)]
     pub max_attempts: u32,
+    /// V2: rounds of module, component and system validation after generation (each but the
+    /// last regenerates the atoms its failures point at); 0 for none.
+    #[arg(long, default_value_t = 3)]
+    pub validation_rounds: u32,
     /// Where to write the generated project (default: mge-out/<run id>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -217,6 +221,7 @@ pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
                 max_parallel: args.max_parallel,
                 strict_waves: args.strict_waves,
                 max_attempts: args.max_attempts,
+                validation_rounds: args.validation_rounds,
                 out_dir: Some(std::path::absolute(&out).unwrap_or(out)),
                 generator: serde_json::to_value(&settings)?,
                 ..RunOptions::default()
