@@ -16,6 +16,7 @@
 //!
 //! `open` does not migrate: call [`Store::migrate_up`] (the CLI's `mge migrate up`) first.
 
+mod api_stats;
 mod error;
 mod inspect;
 mod migrate;
@@ -35,6 +36,7 @@ use async_trait::async_trait;
 use mge_core::{AtomId, AtomStatus, ExecutionMode, PlanId, ReviewStatus, TaskId, TaskStatus};
 use mge_plan::Plan;
 
+pub use api_stats::ApiStats;
 pub use error::{ConstraintKind, Result, StoreError};
 pub use inspect::Backend;
 pub use migrate::MigrationStatus;
@@ -258,12 +260,14 @@ pub trait Store: Send + Sync {
     async fn enqueue_review(&self, plan: PlanId, review: &NewReview) -> Result<uuid::Uuid>;
     /// The plan's review queue, lowest confidence first.
     async fn load_review_queue(&self, plan: PlanId) -> Result<Vec<StoredReview>>;
-    /// Records one post-generation validation round: its `validation_results` rows and the
-    /// history rows that report it, in one transaction.
+    /// Records one post-generation validation round: its `validation_results` rows, the atoms
+    /// it restores to an earlier version (`(atom, code)`), and the history rows that report it,
+    /// in one transaction.
     async fn record_validation_round(
         &self,
         plan: PlanId,
         results: &[NewValidationResult],
+        restores: &[(AtomId, String)],
         events: &[HistoryEvent],
     ) -> Result<Vec<i64>>;
     /// Stores the atoms' confidence scores and queues `reviews` (an atom already queued keeps
@@ -322,6 +326,8 @@ pub trait Store: Send + Sync {
     async fn plan_of_task(&self, task: TaskId) -> Result<Option<PlanId>>;
     /// The plan an atom belongs to (`None`: no such atom).
     async fn plan_of_atom(&self, atom: AtomId) -> Result<Option<PlanId>>;
+    /// Store-wide counts for metrics, from grouped queries.
+    async fn api_stats(&self) -> Result<ApiStats>;
 
     // ---- dual-mode control (tables of migration 0004) ---------------------------------------
 
@@ -551,10 +557,11 @@ macro_rules! forward_store {
                 &self,
                 plan: mge_core::PlanId,
                 results: &[$crate::NewValidationResult],
+                restores: &[(mge_core::AtomId, String)],
                 events: &[$crate::HistoryEvent],
             ) -> $crate::Result<Vec<i64>> {
                 $crate::review_sql::ReviewOps::record_validation_round(
-                    &self.pool, plan, results, events,
+                    &self.pool, plan, results, restores, events,
                 )
                 .await
             }
@@ -654,6 +661,9 @@ macro_rules! forward_store {
                 atom: mge_core::AtomId,
             ) -> $crate::Result<Option<mge_core::PlanId>> {
                 $crate::tokens::ApiOps::plan_of_atom(&self.pool, atom).await
+            }
+            async fn api_stats(&self) -> $crate::Result<$crate::ApiStats> {
+                $crate::api_stats::StatsOps::api_stats(&self.pool).await
             }
             fn modes(&self) -> &dyn $crate::ModeStore {
                 &self.pool

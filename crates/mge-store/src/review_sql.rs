@@ -19,6 +19,7 @@ pub(crate) trait ReviewOps {
         &self,
         plan: PlanId,
         results: &[NewValidationResult],
+        restores: &[(AtomId, String)],
         events: &[HistoryEvent],
     ) -> Result<Vec<i64>>;
     async fn record_confidence(
@@ -81,6 +82,7 @@ macro_rules! review_ops {
                 &self,
                 plan: PlanId,
                 results: &[NewValidationResult],
+                restores: &[(AtomId, String)],
                 events: &[HistoryEvent],
             ) -> Result<Vec<i64>> {
                 use $mvp as mvp;
@@ -115,6 +117,20 @@ macro_rules! review_ops {
                         "plan",
                         plan,
                     ))?;
+                }
+                for (atom, code) in restores {
+                    let done = sqlx::query(
+                        "UPDATE atomic_units SET code = $2 WHERE id = $1 AND masterplan_id = $3",
+                    )
+                    .bind(DbUuid(*atom))
+                    .bind(code.as_str())
+                    .bind(DbUuid(plan))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("restoring the code of", "atom", atom))?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::not_found("atom", atom));
+                    }
                 }
                 let mut seqs = Vec::with_capacity(events.len());
                 for e in events {

@@ -5,6 +5,7 @@
 //! scheduled as one unit.
 
 pub(crate) mod atom;
+mod bisect;
 pub(crate) mod confidence;
 pub(crate) mod post;
 pub(crate) mod prepare;

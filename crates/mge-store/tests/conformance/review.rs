@@ -147,10 +147,17 @@ pub async fn validation_rounds_and_scores_are_one_transaction(store: &dyn Store)
         result(ValidationLevel::System, false),
     ];
     let seqs = store
-        .record_validation_round(id, &results, &[event(id, "validation_round")])
+        .record_validation_round(
+            id,
+            &results,
+            &[(atoms[1].id, "restored = 1\n".to_string())],
+            &[event(id, "validation_round")],
+        )
         .await
         .unwrap();
     assert_eq!(seqs.len(), 1);
+    let restored = store.load_atoms(id).await.unwrap();
+    assert_eq!(restored[1].atom.code.as_deref(), Some("restored = 1\n"));
     assert_eq!(store.load_validation_results(id).await.unwrap().len(), 2);
     let history = store.load_history(id).await.unwrap();
     let last = history.last().unwrap();
@@ -162,9 +169,16 @@ pub async fn validation_rounds_and_scores_are_one_transaction(store: &dyn Store)
     // A history row for a plan that does not exist: the round's results are not written.
     let missing = uuid::Uuid::new_v4();
     store
-        .record_validation_round(id, &results, &[event(missing, "validation_round")])
+        .record_validation_round(
+            id,
+            &results,
+            &[(atoms[2].id, "lost = 1\n".to_string())],
+            &[event(missing, "validation_round")],
+        )
         .await
         .unwrap_err();
+    let untouched = store.load_atoms(id).await.unwrap();
+    assert_eq!(untouched[2].atom.code, atoms[2].code);
     assert_eq!(store.load_validation_results(id).await.unwrap().len(), 2);
 
     // Scores: one out of range writes nothing.
