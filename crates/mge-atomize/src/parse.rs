@@ -69,6 +69,8 @@ pub(crate) struct KindTable {
     names: Box<[&'static str]>,
     /// The kind's name contains `comment`.
     comment: Box<[bool]>,
+    /// Field names by id (id 0 is no field).
+    fields: Box<[&'static str]>,
 }
 
 impl KindTable {
@@ -82,7 +84,28 @@ impl KindTable {
             })
             .collect();
         let comment = names.iter().map(|n| n.contains("comment")).collect();
-        KindTable { names, comment }
+        let fields = (0..=language.field_count())
+            .map(|id| {
+                u16::try_from(id)
+                    .ok()
+                    .and_then(|id| language.field_name_for_id(id))
+                    .unwrap_or("")
+            })
+            .collect();
+        KindTable {
+            names,
+            comment,
+            fields,
+        }
+    }
+
+    /// The id of a field name (`child_by_field_name` scans the C strings on every call).
+    fn field_id(&self, name: &str) -> Option<u16> {
+        let id = self
+            .fields
+            .iter()
+            .position(|f| *f == name && !f.is_empty())?;
+        u16::try_from(id).ok()
     }
 
     /// The node's kind, as `Node::kind` gives it.
@@ -99,6 +122,33 @@ impl KindTable {
             Some(&c) => c,
             None => node.kind().contains("comment"),
         }
+    }
+}
+
+/// `node.child_by_field_name(name)`, with the field id taken from the node's grammar table when
+/// the grammar is known by its kind and field counts (unique among the four grammars).
+pub(crate) fn child_by_field<'t>(node: Node<'t>, name: &str) -> Option<Node<'t>> {
+    let language = node.language();
+    let key = (language.node_kind_count(), language.field_count());
+    let mut found = None;
+    for g in [
+        Grammar::Python,
+        Grammar::TypeScript,
+        Grammar::Tsx,
+        Grammar::JavaScript,
+    ] {
+        let t = g.kinds();
+        if (t.names.len(), t.fields.len() - 1) == key {
+            if found.is_some() {
+                // Two grammars alike in counts: no guessing.
+                return node.child_by_field_name(name);
+            }
+            found = Some(t);
+        }
+    }
+    match found.and_then(|t| t.field_id(name)) {
+        Some(id) => node.child_by_field_id(id),
+        None => node.child_by_field_name(name),
     }
 }
 

@@ -308,8 +308,8 @@ pub(crate) fn member_chain<'t>(
     let mut attrs = Vec::new();
     while node.kind() == attr_kind {
         let (Some(obj), Some(name)) = (
-            node.child_by_field_name(object_field),
-            node.child_by_field_name(name_field),
+            crate::parse::child_by_field(node, object_field),
+            crate::parse::child_by_field(node, name_field),
         ) else {
             break;
         };
