@@ -5,7 +5,7 @@
 //!
 //! * [`Store`] is an object-safe async trait (through `async-trait`), so the CLI and the engine
 //!   hold a `Box<dyn Store>` from [`open`] and never name a backend.
-//! * The SQL is written once (`mvp_sql.rs`, `v2_sql.rs`) as macro bodies instantiated per sqlx
+//! * The SQL is written once (`mvp_sql.rs`, `v2_sql.rs`, `graph_sql.rs`) as macro bodies instantiated per sqlx
 //!   database type: both backends accept the same text (`$n` placeholders, `RETURNING`), and the
 //!   one typed difference, UUID columns, is absorbed by an internal newtype.
 //! * Migration 0001 is the MVP baseline; 0002 adds the V2 tables and columns and never alters or
@@ -18,6 +18,7 @@
 
 mod api_stats;
 mod error;
+mod graph_sql;
 mod inspect;
 mod migrate;
 mod modes;
@@ -430,7 +431,7 @@ macro_rules! forward_store {
                 plan: mge_core::PlanId,
                 deps: &[$crate::NewAtomDependency],
             ) -> $crate::Result<()> {
-                v2::insert_atom_dependencies(&self.pool, plan, deps).await
+                graph::insert_atom_dependencies(&self.pool, plan, deps).await
             }
             async fn load_atoms(
                 &self,
@@ -442,7 +443,7 @@ macro_rules! forward_store {
                 &self,
                 plan: mge_core::PlanId,
             ) -> $crate::Result<Vec<$crate::NewAtomDependency>> {
-                v2::load_atom_dependencies(&self.pool, plan).await
+                graph::load_atom_dependencies(&self.pool, plan).await
             }
             async fn replace_dependency_graph(
                 &self,
@@ -451,19 +452,19 @@ macro_rules! forward_store {
                 deps: &[$crate::NewAtomDependency],
                 waves: &[$crate::NewWave],
             ) -> $crate::Result<()> {
-                v2::replace_dependency_graph(&self.pool, plan, graph, deps, waves).await
+                graph::replace_dependency_graph(&self.pool, plan, graph, deps, waves).await
             }
             async fn load_dependency_graph(
                 &self,
                 plan: mge_core::PlanId,
             ) -> $crate::Result<Option<$crate::StoredDependencyGraph>> {
-                v2::load_dependency_graph(&self.pool, plan).await
+                graph::load_dependency_graph(&self.pool, plan).await
             }
             async fn load_waves(
                 &self,
                 plan: mge_core::PlanId,
             ) -> $crate::Result<Vec<$crate::StoredWave>> {
-                v2::load_waves(&self.pool, plan).await
+                graph::load_waves(&self.pool, plan).await
             }
             async fn set_execution_mode(
                 &self,

@@ -26,6 +26,10 @@ pub(crate) mod v2 {
     crate::v2_sql::v2_ops!(sqlx::Postgres, crate::value::POSTGRES_MAX_BINDS);
 }
 
+pub(crate) mod graph {
+    crate::graph_sql::graph_ops!(sqlx::Postgres, crate::value::POSTGRES_MAX_BINDS);
+}
+
 /// Edges go in as one `INSERT ... SELECT FROM UNNEST(arrays)` per 50,000 edges: one small
 /// prepared statement instead of a 65,535-parameter one.
 pub(crate) async fn bulk_insert_dependencies(

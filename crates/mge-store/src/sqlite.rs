@@ -30,13 +30,17 @@ pub(crate) mod v2 {
     crate::v2_sql::v2_ops!(sqlx::Sqlite, crate::value::SQLITE_MAX_BINDS);
 }
 
+pub(crate) mod graph {
+    crate::graph_sql::graph_ops!(sqlx::Sqlite, crate::value::SQLITE_MAX_BINDS);
+}
+
 /// Edges go in as multi-row `INSERT`s under the bind-parameter limit.
 pub(crate) async fn bulk_insert_dependencies(
     conn: &mut sqlx::SqliteConnection,
     plan: mge_core::PlanId,
     deps: &[crate::NewAtomDependency],
 ) -> Result<()> {
-    v2::insert_dependency_rows(conn, plan, deps).await
+    graph::insert_dependency_rows(conn, plan, deps).await
 }
 
 impl SqliteStore {
