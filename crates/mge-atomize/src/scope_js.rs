@@ -7,6 +7,7 @@ use tree_sitter::Node;
 
 use crate::classify::text;
 use crate::model::RefKind;
+use crate::parse::child_by_field;
 use crate::symbols::{member_chain, Fact, ScopeId, ScopeKind, SymbolTable};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,16 +65,12 @@ impl<'s, 't> Walker<'s, 't> {
             // `(row: number, col: number) => number`: the parameter names are bound in the type.
             let q = self.t.scopes[scope].qualified.clone();
             let inner = self.t.new_scope(scope, ScopeKind::Function, q);
-            self.push(n.child_by_field_name("return_type"), inner, Ctx::plain());
-            self.push(n.child_by_field_name("type"), inner, Ctx::plain());
-            if let Some(params) = n.child_by_field_name("parameters") {
+            self.push(child_by_field(n, "return_type"), inner, Ctx::plain());
+            self.push(child_by_field(n, "type"), inner, Ctx::plain());
+            if let Some(params) = child_by_field(n, "parameters") {
                 self.parameters(params, inner);
             }
-            self.push(
-                n.child_by_field_name("type_parameters"),
-                inner,
-                Ctx::plain(),
-            );
+            self.push(child_by_field(n, "type_parameters"), inner, Ctx::plain());
             return;
         }
         match kind {
@@ -148,7 +145,7 @@ impl<'s, 't> Walker<'s, 't> {
             "this" | "super" => {}
             "class_declaration" | "abstract_class_declaration" | "class" => self.class(n, scope),
             "interface_declaration" | "type_alias_declaration" => {
-                if let Some(name) = n.child_by_field_name("name") {
+                if let Some(name) = child_by_field(n, "name") {
                     self.t.bind(scope, &self.name(name), name.start_byte());
                 }
                 let inner = self.t.new_scope(
@@ -159,7 +156,7 @@ impl<'s, 't> Walker<'s, 't> {
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
                 for ch in children.into_iter().rev() {
-                    if Some(ch) == n.child_by_field_name("name") {
+                    if Some(ch) == child_by_field(n, "name") {
                         continue;
                     }
                     let base = ch.kind() == "extends_type_clause";
@@ -174,17 +171,17 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "type_parameter" => {
-                if let Some(name) = n.child_by_field_name("name") {
+                if let Some(name) = child_by_field(n, "name") {
                     self.t.bind(scope, &self.name(name), name.start_byte());
                 }
-                self.push(n.child_by_field_name("constraint"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("value"), scope, Ctx::plain());
+                self.push(child_by_field(n, "constraint"), scope, Ctx::plain());
+                self.push(child_by_field(n, "value"), scope, Ctx::plain());
             }
             "enum_declaration" => {
-                if let Some(name) = n.child_by_field_name("name") {
+                if let Some(name) = child_by_field(n, "name") {
                     self.t.bind(scope, &self.name(name), name.start_byte());
                 }
-                self.push(n.child_by_field_name("body"), scope, Ctx::plain());
+                self.push(child_by_field(n, "body"), scope, Ctx::plain());
             }
             "enum_assignment"
             | "pair"
@@ -196,15 +193,15 @@ impl<'s, 't> Walker<'s, 't> {
                 {
                     if let Some(name) = n
                         .child_by_field_name("name")
-                        .or_else(|| n.child_by_field_name("property"))
+                        .or_else(|| child_by_field(n, "property"))
                     {
                         self.t.bind(scope, &self.name(name), name.start_byte());
                     }
                 }
                 let key = n
                     .child_by_field_name("name")
-                    .or_else(|| n.child_by_field_name("key"))
-                    .or_else(|| n.child_by_field_name("property"));
+                    .or_else(|| child_by_field(n, "key"))
+                    .or_else(|| child_by_field(n, "property"));
                 // A class field's initializer runs with `this` the instance.
                 let inner = if matches!(kind, "public_field_definition" | "field_definition")
                     && self.t.scopes[scope].kind == ScopeKind::Class
@@ -246,13 +243,13 @@ impl<'s, 't> Walker<'s, 't> {
                     ScopeKind::Function,
                     self.t.scopes[scope].qualified.clone(),
                 );
-                self.push(n.child_by_field_name("body"), inner, Ctx::plain());
+                self.push(child_by_field(n, "body"), inner, Ctx::plain());
             }
             "variable_declarator" => {
-                self.push(n.child_by_field_name("value"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("type"), scope, Ctx::plain());
+                self.push(child_by_field(n, "value"), scope, Ctx::plain());
+                self.push(child_by_field(n, "type"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("name"),
+                    child_by_field(n, "name"),
                     scope,
                     Ctx {
                         binding: true,
@@ -280,11 +277,11 @@ impl<'s, 't> Walker<'s, 't> {
                 }
                 match kind {
                     "assignment_pattern" | "object_assignment_pattern" => {
-                        self.push(n.child_by_field_name("right"), scope, Ctx::plain());
-                        self.push(n.child_by_field_name("left"), scope, ctx);
+                        self.push(child_by_field(n, "right"), scope, Ctx::plain());
+                        self.push(child_by_field(n, "left"), scope, ctx);
                     }
                     "pair_pattern" => {
-                        self.push(n.child_by_field_name("value"), scope, ctx);
+                        self.push(child_by_field(n, "value"), scope, ctx);
                         if let Some(k) = n
                             .child_by_field_name("key")
                             .filter(|k| k.kind() == "computed_property_name")
@@ -297,10 +294,10 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "catch_clause" => {
                 self.t.fact(n, Fact::Decision);
-                self.push(n.child_by_field_name("body"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("type"), scope, Ctx::plain());
+                self.push(child_by_field(n, "body"), scope, Ctx::plain());
+                self.push(child_by_field(n, "type"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("parameter"),
+                    child_by_field(n, "parameter"),
                     scope,
                     Ctx {
                         binding: true,
@@ -310,11 +307,11 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "for_in_statement" => {
                 self.t.fact(n, Fact::Decision);
-                let declares = n.child_by_field_name("kind").is_some();
-                self.push(n.child_by_field_name("body"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("right"), scope, Ctx::plain());
+                let declares = child_by_field(n, "kind").is_some();
+                self.push(child_by_field(n, "body"), scope, Ctx::plain());
+                self.push(child_by_field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("left"),
+                    child_by_field(n, "left"),
                     scope,
                     Ctx {
                         binding: declares,
@@ -324,8 +321,8 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "assignment_expression" | "augmented_assignment_expression" => {
-                self.push(n.child_by_field_name("right"), scope, Ctx::plain());
-                let left = n.child_by_field_name("left");
+                self.push(child_by_field(n, "right"), scope, Ctx::plain());
+                let left = child_by_field(n, "left");
                 if let Some(l) = left {
                     if l.kind() == "member_expression" {
                         self.member_write(l, scope);
@@ -345,7 +342,7 @@ impl<'s, 't> Walker<'s, 't> {
             "export_statement" => self.export(n, scope),
             "member_expression" => self.member(n, scope, ctx),
             "call_expression" => {
-                let f = n.child_by_field_name("function");
+                let f = child_by_field(n, "function");
                 if let Some(f) = f {
                     let callee = text(self.src, f);
                     if callee.len() <= 80 && !callee.contains('\n') {
@@ -355,8 +352,8 @@ impl<'s, 't> Walker<'s, 't> {
                         self.super_use(f, scope, "constructor");
                     }
                 }
-                self.push(n.child_by_field_name("arguments"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("type_arguments"), scope, Ctx::plain());
+                self.push(child_by_field(n, "arguments"), scope, Ctx::plain());
+                self.push(child_by_field(n, "type_arguments"), scope, Ctx::plain());
                 if f.is_some_and(|f| f.kind() != "super") {
                     self.push(
                         f,
@@ -369,16 +366,16 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "new_expression" => {
-                if let Some(c) = n.child_by_field_name("constructor") {
+                if let Some(c) = child_by_field(n, "constructor") {
                     let callee = text(self.src, c);
                     if callee.len() <= 80 {
                         self.t.callee(n, &format!("new {callee}"), true);
                     }
                 }
-                self.push(n.child_by_field_name("arguments"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("type_arguments"), scope, Ctx::plain());
+                self.push(child_by_field(n, "arguments"), scope, Ctx::plain());
+                self.push(child_by_field(n, "type_arguments"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("constructor"),
+                    child_by_field(n, "constructor"),
                     scope,
                     Ctx {
                         callee: true,
@@ -395,7 +392,7 @@ impl<'s, 't> Walker<'s, 't> {
                 },
             ),
             "jsx_opening_element" | "jsx_self_closing_element" => {
-                if let Some(name) = n.child_by_field_name("name") {
+                if let Some(name) = child_by_field(n, "name") {
                     let t = self.name(name);
                     if t.starts_with(|c: char| c.is_ascii_uppercase())
                         || name.kind() == "member_expression"
@@ -425,9 +422,9 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "extends_clause" => {
-                self.push(n.child_by_field_name("type_arguments"), scope, Ctx::plain());
+                self.push(child_by_field(n, "type_arguments"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("value"),
+                    child_by_field(n, "value"),
                     scope,
                     Ctx {
                         base: true,
@@ -457,7 +454,7 @@ impl<'s, 't> Walker<'s, 't> {
                 self.push_children(n, scope, Ctx::plain());
             }
             "binary_expression" => {
-                if let Some(op) = n.child_by_field_name("operator") {
+                if let Some(op) = child_by_field(n, "operator") {
                     if matches!(op.kind(), "&&" | "||" | "??") {
                         self.t.fact(n, Fact::Decision);
                     }

@@ -5,6 +5,7 @@ use tree_sitter::Node;
 
 use crate::classify::text;
 use crate::model::{ImportKind, RefKind};
+use crate::parse::child_by_field;
 use crate::scope_js::{Ctx, Walker};
 use crate::symbols::{member_chain, Fact, RawImport, ScopeId, ScopeKind, MODULE};
 
@@ -12,7 +13,7 @@ impl<'s, 't> Walker<'s, 't> {
     pub(crate) fn function(&mut self, n: Node<'t>, scope: ScopeId) {
         self.t.fact(n, Fact::Definition);
         let kind = n.kind();
-        let name_node = n.child_by_field_name("name");
+        let name_node = child_by_field(n, "name");
         let name = name_node.map(|x| self.name(x)).unwrap_or_default();
         let in_class = self.t.scopes[scope].kind == ScopeKind::Class;
         if let Some(id) = name_node {
@@ -58,19 +59,15 @@ impl<'s, 't> Walker<'s, 't> {
                 self.t.bind(inner, &name, id.start_byte());
             }
         }
-        self.push(n.child_by_field_name("body"), inner, Ctx::plain());
-        self.push(n.child_by_field_name("return_type"), inner, Ctx::plain());
-        if let Some(p) = n.child_by_field_name("parameter") {
+        self.push(child_by_field(n, "body"), inner, Ctx::plain());
+        self.push(child_by_field(n, "return_type"), inner, Ctx::plain());
+        if let Some(p) = child_by_field(n, "parameter") {
             self.t.bind(inner, &self.name(p), p.start_byte());
         }
-        if let Some(params) = n.child_by_field_name("parameters") {
+        if let Some(params) = child_by_field(n, "parameters") {
             self.parameters(params, inner);
         }
-        self.push(
-            n.child_by_field_name("type_parameters"),
-            inner,
-            Ctx::plain(),
-        );
+        self.push(child_by_field(n, "type_parameters"), inner, Ctx::plain());
         if kind == "method_definition" {
             if let Some(id) = name_node.filter(|x| x.kind() == "computed_property_name") {
                 self.stack.push((id, scope, Ctx::plain()));
@@ -84,11 +81,11 @@ impl<'s, 't> Walker<'s, 't> {
         for p in list.into_iter().rev() {
             match p.kind() {
                 "required_parameter" | "optional_parameter" => {
-                    self.push(p.child_by_field_name("value"), inner, Ctx::plain());
-                    self.push(p.child_by_field_name("type"), inner, Ctx::plain());
+                    self.push(child_by_field(p, "value"), inner, Ctx::plain());
+                    self.push(child_by_field(p, "type"), inner, Ctx::plain());
                     let pattern = p
                         .child_by_field_name("pattern")
-                        .or_else(|| p.child_by_field_name("name"));
+                        .or_else(|| child_by_field(p, "name"));
                     let mut c2 = p.walk();
                     let is_property = p
                         .children(&mut c2)
@@ -131,7 +128,7 @@ impl<'s, 't> Walker<'s, 't> {
 
     pub(crate) fn class(&mut self, n: Node<'t>, scope: ScopeId) {
         self.t.fact(n, Fact::Definition);
-        let name_node = n.child_by_field_name("name");
+        let name_node = child_by_field(n, "name");
         let name = name_node.map(|x| self.name(x)).unwrap_or_default();
         if let Some(id) = name_node {
             self.t.bind(scope, &name, id.start_byte());
@@ -238,7 +235,7 @@ impl<'s, 't> Walker<'s, 't> {
                 _ => {}
             }
         }
-        if records.is_empty() && n.child_by_field_name("source").is_some() && scope == MODULE {
+        if records.is_empty() && child_by_field(n, "source").is_some() && scope == MODULE {
             let mut c4 = n.walk();
             if !n
                 .named_children(&mut c4)
@@ -353,7 +350,7 @@ impl<'s, 't> Walker<'s, 't> {
                 _ => self.stack.push((ch, scope, Ctx::plain())),
             }
         }
-        if n.child_by_field_name("value").is_some() || children_has_default(n) {
+        if child_by_field(n, "value").is_some() || children_has_default(n) {
             self.t.bind(scope, "default", n.start_byte());
         }
     }
@@ -388,7 +385,7 @@ fn first_base(src: &str, heritage: Node) -> Option<(String, Vec<String>)> {
     let mut c = heritage.walk();
     for ch in heritage.named_children(&mut c) {
         let expr = if ch.kind() == "extends_clause" {
-            ch.child_by_field_name("value")?
+            child_by_field(ch, "value")?
         } else if ch.kind() == "implements_clause" {
             continue;
         } else {

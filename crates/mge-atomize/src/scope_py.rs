@@ -6,6 +6,7 @@ use tree_sitter::Node;
 
 use crate::classify::text;
 use crate::model::{ImportKind, RefKind};
+use crate::parse::child_by_field;
 use crate::symbols::{member_chain, Fact, RawImport, ScopeId, ScopeKind, SymbolTable, MODULE};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,10 +78,10 @@ impl<'s, 't> Walker<'s, 't> {
                     ScopeKind::Function,
                     self.t.scopes[scope].qualified.clone(),
                 );
-                if let Some(params) = n.child_by_field_name("parameters") {
+                if let Some(params) = child_by_field(n, "parameters") {
                     self.parameters(params, scope, inner);
                 }
-                self.push(n.child_by_field_name("body"), inner, Ctx::plain());
+                self.push(child_by_field(n, "body"), inner, Ctx::plain());
             }
             "class_definition" => self.class(n, scope),
             "decorated_definition" => {
@@ -114,9 +115,9 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "for_in_clause" => {
                 self.t.fact(n, Fact::Decision);
-                self.push(n.child_by_field_name("right"), scope, Ctx::plain());
+                self.push(child_by_field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("left"),
+                    child_by_field(n, "left"),
                     scope,
                     Ctx {
                         binding: true,
@@ -125,9 +126,9 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "assignment" | "augmented_assignment" => {
-                self.push(n.child_by_field_name("right"), scope, Ctx::plain());
+                self.push(child_by_field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("type"),
+                    child_by_field(n, "type"),
                     scope,
                     Ctx {
                         ty: true,
@@ -135,7 +136,7 @@ impl<'s, 't> Walker<'s, 't> {
                     },
                 );
                 self.push(
-                    n.child_by_field_name("left"),
+                    child_by_field(n, "left"),
                     scope,
                     Ctx {
                         binding: true,
@@ -145,11 +146,11 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "for_statement" => {
                 self.t.fact(n, Fact::Decision);
-                self.push(n.child_by_field_name("alternative"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("body"), scope, Ctx::plain());
-                self.push(n.child_by_field_name("right"), scope, Ctx::plain());
+                self.push(child_by_field(n, "alternative"), scope, Ctx::plain());
+                self.push(child_by_field(n, "body"), scope, Ctx::plain());
+                self.push(child_by_field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    n.child_by_field_name("left"),
+                    child_by_field(n, "left"),
                     scope,
                     Ctx {
                         binding: true,
@@ -158,7 +159,7 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "as_pattern" => {
-                let alias = n.child_by_field_name("alias");
+                let alias = child_by_field(n, "alias");
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n
                     .named_children(&mut c)
@@ -178,7 +179,7 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "except_clause" => {
                 self.t.fact(n, Fact::Decision);
-                let alias = n.child_by_field_name("alias");
+                let alias = child_by_field(n, "alias");
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n
                     .named_children(&mut c)
@@ -197,14 +198,14 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "named_expression" => {
-                self.push(n.child_by_field_name("value"), scope, Ctx::plain());
+                self.push(child_by_field(n, "value"), scope, Ctx::plain());
                 // The walrus binds in the enclosing function, not the comprehension.
                 let mut target = scope;
                 while self.t.scopes[target].kind == ScopeKind::Comprehension {
                     target = self.t.scopes[target].parent.unwrap_or(MODULE);
                 }
                 self.push(
-                    n.child_by_field_name("name"),
+                    child_by_field(n, "name"),
                     target,
                     Ctx {
                         binding: true,
@@ -229,7 +230,7 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "attribute" => self.attribute(n, scope, ctx),
             "call" => {
-                let f = n.child_by_field_name("function");
+                let f = child_by_field(n, "function");
                 if let Some(f) = f {
                     let callee = text(self.src, f);
                     if callee.len() <= 80 && !callee.contains('\n') {
@@ -240,7 +241,7 @@ impl<'s, 't> Walker<'s, 't> {
                         self.super_use(n, scope, "__init__");
                     }
                 }
-                self.push(n.child_by_field_name("arguments"), scope, Ctx::plain());
+                self.push(child_by_field(n, "arguments"), scope, Ctx::plain());
                 if f.is_some_and(|f| text(self.src, f) != "super") {
                     self.push(
                         f,
@@ -254,7 +255,7 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "keyword_argument" => self.push(
-                n.child_by_field_name("value"),
+                child_by_field(n, "value"),
                 scope,
                 Ctx {
                     ty: ctx.ty,
@@ -341,7 +342,7 @@ impl<'s, 't> Walker<'s, 't> {
             .child_by_field_name("name")
             .map(|x| self.name(x))
             .unwrap_or_default();
-        if let Some(id) = n.child_by_field_name("name") {
+        if let Some(id) = child_by_field(n, "name") {
             self.t.bind(scope, &name, id.start_byte());
             self.define_function(scope, &name);
         }
@@ -359,19 +360,19 @@ impl<'s, 't> Walker<'s, 't> {
             let base = self.t.scopes[scope].first_base.clone();
             self.t.scopes[inner].first_base = base;
         }
-        self.push(n.child_by_field_name("body"), inner, Ctx::plain());
+        self.push(child_by_field(n, "body"), inner, Ctx::plain());
         self.push(
-            n.child_by_field_name("return_type"),
+            child_by_field(n, "return_type"),
             scope,
             Ctx {
                 ty: true,
                 ..Ctx::plain()
             },
         );
-        if let Some(params) = n.child_by_field_name("parameters") {
+        if let Some(params) = child_by_field(n, "parameters") {
             self.parameters(params, scope, inner);
         }
-        if let Some(tp) = n.child_by_field_name("type_parameters") {
+        if let Some(tp) = child_by_field(n, "type_parameters") {
             self.type_parameters(tp, inner);
         }
     }
@@ -397,7 +398,7 @@ impl<'s, 't> Walker<'s, 't> {
                         }
                     }
                     self.push(
-                        p.child_by_field_name("type"),
+                        child_by_field(p, "type"),
                         outer,
                         Ctx {
                             ty: true,
@@ -406,7 +407,7 @@ impl<'s, 't> Walker<'s, 't> {
                     );
                 }
                 "default_parameter" | "typed_default_parameter" => {
-                    if let Some(name) = p.child_by_field_name("name") {
+                    if let Some(name) = child_by_field(p, "name") {
                         let mut names = Vec::new();
                         crate::classify::pattern_names(self.src, name, &mut names);
                         for nm in names {
@@ -414,14 +415,14 @@ impl<'s, 't> Walker<'s, 't> {
                         }
                     }
                     self.push(
-                        p.child_by_field_name("type"),
+                        child_by_field(p, "type"),
                         outer,
                         Ctx {
                             ty: true,
                             ..Ctx::plain()
                         },
                     );
-                    self.push(p.child_by_field_name("value"), outer, Ctx::plain());
+                    self.push(child_by_field(p, "value"), outer, Ctx::plain());
                 }
                 "list_splat_pattern" | "dictionary_splat_pattern" | "tuple_pattern" => {
                     let mut names = Vec::new();
@@ -451,18 +452,18 @@ impl<'s, 't> Walker<'s, 't> {
             .child_by_field_name("name")
             .map(|x| self.name(x))
             .unwrap_or_default();
-        if let Some(id) = n.child_by_field_name("name") {
+        if let Some(id) = child_by_field(n, "name") {
             self.t.bind(scope, &name, id.start_byte());
         }
         let qualified = self.qualify(scope, &name);
         let inner = self.t.new_scope(scope, ScopeKind::Class, qualified);
-        self.push(n.child_by_field_name("body"), inner, Ctx::plain());
-        if let Some(sup) = n.child_by_field_name("superclasses") {
+        self.push(child_by_field(n, "body"), inner, Ctx::plain());
+        if let Some(sup) = child_by_field(n, "superclasses") {
             let mut c = sup.walk();
             let args: Vec<Node<'t>> = sup.named_children(&mut c).collect();
             for a in args.into_iter().rev() {
                 if a.kind() == "keyword_argument" {
-                    self.push(a.child_by_field_name("value"), scope, Ctx::plain());
+                    self.push(child_by_field(a, "value"), scope, Ctx::plain());
                 } else {
                     if matches!(a.kind(), "identifier" | "attribute") {
                         let (base, attrs) =
@@ -482,7 +483,7 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
         }
-        if let Some(tp) = n.child_by_field_name("type_parameters") {
+        if let Some(tp) = child_by_field(n, "type_parameters") {
             self.type_parameters(tp, inner);
         }
     }
@@ -556,12 +557,12 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "call" => {
-                let f = base.child_by_field_name("function");
+                let f = child_by_field(base, "function");
                 if f.is_some_and(|f| text(self.src, f) == "super") {
                     if let Some(first) = attrs.first() {
                         self.super_use(base, scope, first);
                     }
-                    self.push(base.child_by_field_name("arguments"), scope, Ctx::plain());
+                    self.push(child_by_field(base, "arguments"), scope, Ctx::plain());
                 } else {
                     self.stack.push((base, scope, Ctx::plain()));
                 }
@@ -611,7 +612,7 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "import_from_statement" => {
-                let module_node = n.child_by_field_name("module_name");
+                let module_node = child_by_field(n, "module_name");
                 let module = module_node.map(|m| self.name(m)).unwrap_or_default();
                 let mut c = n.walk();
                 for ch in n.named_children(&mut c) {
@@ -686,7 +687,7 @@ fn first_param_name(src: &str, def: Node) -> Option<String> {
             return None;
         }
     }
-    let params = def.child_by_field_name("parameters")?;
+    let params = child_by_field(def, "parameters")?;
     let first = params.named_child(0)?;
     let id = match first.kind() {
         "identifier" => first,
