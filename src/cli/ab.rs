@@ -36,8 +36,10 @@ pub struct AbArgs {
     /// Runs at once (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Limit in seconds for one test command.
-    #[arg(long, default_value_t = 120)]
+    /// Limit in seconds for one run of a plan's test suite (the precision measure, and the V2
+    /// system-level validation inside each run). The fixtures' suites take a few seconds; a
+    /// generated infinite loop costs this much.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub test_timeout: u64,
     /// Write report.md, report.json and chart.svg into this directory.
     #[arg(long)]

@@ -132,6 +132,9 @@ pub struct RunArgs {
     /// last regenerates the atoms its failures point at); 0 for none.
     #[arg(long, default_value_t = 3)]
     pub validation_rounds: u32,
+    /// V2: seconds one run of the plan's test suite may take in the sandbox (system level).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub test_timeout: u64,
     /// Where to write the generated project (default: mge-out/<run id>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -222,6 +225,7 @@ pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
                 strict_waves: args.strict_waves,
                 max_attempts: args.max_attempts,
                 validation_rounds: args.validation_rounds,
+                test_timeout_seconds: args.test_timeout,
                 out_dir: Some(std::path::absolute(&out).unwrap_or(out)),
                 generator: serde_json::to_value(&settings)?,
                 ..RunOptions::default()

@@ -66,10 +66,13 @@ fn v2_runs_reproduce_every_fixture() {
 #[test]
 fn fault_counts_are_consistent_in_both_modes() {
     let plan = crate::common::repo().join("fixtures/plans/exprcalc");
-    for mode in ["mvp", "v2"] {
+    // V2 runs once with the atomic retry loop alone and once with the validation rounds after
+    // generation, whose regenerations are retries too.
+    for (mode, rounds) in [("mvp", "0"), ("v2", "0"), ("v2", "3")] {
         let dir = tempfile::tempdir().unwrap();
         let output = mge()
             .args(["run", "--mode", mode, "--fault-rate", "0.08", "--seed", "5"])
+            .args(["--validation-rounds", rounds])
             .args(["--time-scale", "0", "--events", "--json"])
             .args(["--database-url", &sqlite_url(dir.path())])
             .arg("--out")
@@ -119,10 +122,23 @@ fn fault_counts_are_consistent_in_both_modes() {
         assert_eq!(summary["faults_detected"], rejected.len() as u64, "{mode}");
         assert_eq!(summary["attempts"], attempts.len() as u64, "{mode}");
         assert_eq!(summary["retries"], retries as u64, "{mode}");
+        let regenerations = summary["atoms_regenerated"].as_u64().unwrap() as usize;
+        let regeneration_attempts = attempts
+            .iter()
+            .filter(|a| a["regeneration"] == true)
+            .count();
+        assert!(
+            regeneration_attempts >= regenerations,
+            "{mode}: each regeneration makes at least one attempt"
+        );
+        if rounds == "0" {
+            assert_eq!(regenerations, 0, "{mode}: no rounds, no regeneration");
+        }
         assert_eq!(
-            rejected.len() - final_rejections,
+            rejected.len() - final_rejections + regenerations,
             retries,
-            "{mode}: every rejection but a unit's last is retried once"
+            "{mode} with {rounds} rounds: every rejection but a unit's last is retried once, \
+             and every regeneration a validation round asks for is one more"
         );
         if mode == "mvp" {
             assert_eq!(retries, 0, "MVP never retries on its own");

@@ -489,6 +489,7 @@ async fn execute(shared: &Shared, job: &Job, out: &Path) -> Result<Outcome, Stri
             mode_reason: format!("a/b comparison: {}", decided.reason),
             out_dir: Some(out.to_path_buf()),
             generator: settings,
+            test_timeout_seconds: shared.config.test_timeout.as_secs().max(1),
             ..RunOptions::default()
         };
         let summary = Engine::new(store.clone(), generator)

@@ -47,10 +47,18 @@ pub struct RunOptions {
     /// round but the last regenerates the atoms its failures point at. 0: none.
     #[serde(default = "default_validation_rounds")]
     pub validation_rounds: u32,
+    /// V2: wall-clock limit of one run of the plan's test suite in the sandbox (system level),
+    /// in seconds; its CPU limit is the same, capped at 60 s.
+    #[serde(default = "default_test_timeout")]
+    pub test_timeout_seconds: u64,
 }
 
 fn default_validation_rounds() -> u32 {
     3
+}
+
+fn default_test_timeout() -> u64 {
+    120
 }
 
 impl Default for RunOptions {
@@ -65,11 +73,22 @@ impl Default for RunOptions {
             out_dir: None,
             generator: serde_json::Value::Null,
             validation_rounds: default_validation_rounds(),
+            test_timeout_seconds: default_test_timeout(),
         }
     }
 }
 
 impl RunOptions {
+    /// Limits of the sandboxed toolchain runs of validation after generation.
+    pub fn sandbox_limits(&self) -> mge_validate::SandboxLimits {
+        let seconds = self.test_timeout_seconds.max(1);
+        mge_validate::SandboxLimits {
+            timeout: std::time::Duration::from_secs(seconds),
+            cpu_seconds: seconds.min(60),
+            ..mge_validate::SandboxLimits::default()
+        }
+    }
+
     pub fn temperature(&self, attempt: u32) -> f32 {
         let i = (attempt.max(1) - 1) as usize;
         self.temperatures

@@ -298,7 +298,7 @@ async fn check_blocking(
             Some(first) => {
                 let files = assemble(&prepared, &first);
                 let project = load_project(plan_id, &plan, &files)?;
-                system_precision(plan_id, &plan, &project)?
+                system_precision(plan_id, &plan, &project, &prepared.sandbox)?
             }
             None => None,
         };
@@ -400,12 +400,13 @@ fn system_precision(
     plan_id: PlanId,
     plan: &mge_plan::Plan,
     project: &Project,
+    limits: &SandboxLimits,
 ) -> Result<Option<f64>> {
     let Some(command) = &plan.test_command else {
         return Ok(None);
     };
     let files = project.atomize(&Config::default());
-    let report = validate_system(project, &files, command, &SandboxLimits::default())
+    let report = validate_system(project, &files, command, limits)
         .map_err(|e| plan_err(plan_id, "system validation", e))?;
     Ok(Some(report.score))
 }
@@ -420,7 +421,7 @@ pub(crate) fn check_project(
     let files = assemble(prepared, codes);
     let project = load_project(plan_id, plan, &files)?;
     let project_files = project.atomize(&Config::default());
-    let limits = SandboxLimits::default();
+    let limits = prepared.sandbox;
     let mut reports = Vec::new();
     let mut verdict = RoundVerdict::default();
 

@@ -53,6 +53,8 @@ pub struct Prepared {
     pub files: Vec<AtomizedFile>,
     /// Atomic validation's per-plan state over `files` (shared by every attempt).
     pub atomic: mge_validate::atomic::AtomicContext,
+    /// Limits of the sandboxed toolchain runs after generation (from the run's options).
+    pub sandbox: mge_validate::SandboxLimits,
     /// Scheduling units (strongly connected components), as atom positions.
     pub units: Vec<Vec<usize>>,
     pub schedule: Schedule,
@@ -258,6 +260,7 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
         atoms,
         sources,
         atomic: mge_validate::atomic::AtomicContext::new(files.clone()),
+        sandbox: run.options.sandbox_limits(),
         files,
         units,
         schedule: Schedule {
