@@ -107,6 +107,10 @@ impl From<mge_engine::EngineError> for ApiError {
             mge_engine::EngineError::Plan { .. } => ApiError::Conflict {
                 message: e.to_string(),
             },
+            mge_engine::EngineError::Review { atom, .. } => ApiError::Unprocessable {
+                message: e.to_string(),
+                details: json!({ "atom_id": atom }),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

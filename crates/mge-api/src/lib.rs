@@ -13,6 +13,7 @@ mod extract;
 mod live;
 mod metrics;
 mod mode;
+mod review;
 pub mod runs;
 mod unified;
 mod v1;
@@ -184,6 +185,7 @@ fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(v1::routes())
         .merge(v2::routes())
         .merge(wave::routes())
+        .merge(review::routes())
         .merge(mode::routes())
         .merge(unified::routes())
         .merge(live::routes())
@@ -202,6 +204,7 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
+        .route("/ui/review", axum::routing::get(review::page))
         .fallback(|| async { ApiError::not_found("route", "(no such endpoint)") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -82,32 +82,14 @@ async fn health(State(state): State<AppState>) -> ApiResult<axum::Json<serde_jso
 
 #[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = [])), responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
-    let mut plans_by_mode: BTreeMap<String, u64> = BTreeMap::new();
-    let mut tasks_by_status: BTreeMap<String, u64> = BTreeMap::new();
-    let mut atoms_by_status: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut retries, mut review, mut tokens_in, mut tokens_out, mut cost) =
-        (0u64, 0u64, 0u64, 0u64, 0.0f64);
-    for summary in state.store.list_plans().await? {
-        let id = summary.plan_id;
-        let mode = state.store.execution_mode(id).await?;
-        *plans_by_mode.entry(mode.to_string()).or_default() += 1;
-        let plan = state.store.load_plan(id).await?;
-        for t in &plan.tasks {
-            *tasks_by_status.entry(t.status.to_string()).or_default() += 1;
-        }
-        for a in state.store.load_atoms(id).await? {
-            *atoms_by_status.entry(a.status.to_string()).or_default() += 1;
-            retries += (a.attempts.max(1) - 1) as u64;
-        }
-        review += state.store.load_review_queue(id).await?.len() as u64;
-        for h in state.store.load_history(id).await? {
-            if h.event == mge_engine::run::ATTEMPT_FINISHED {
-                tokens_in += h.details["tokens_in"].as_u64().unwrap_or(0);
-                tokens_out += h.details["tokens_out"].as_u64().unwrap_or(0);
-                cost += h.details["cost_usd"].as_f64().unwrap_or(0.0);
-            }
-        }
-    }
+    let stats = state.store.api_stats().await?;
+    let (retries, review) = (stats.atom_retries, stats.review_queue);
+    let (tokens_in, tokens_out, cost) = (stats.tokens_in, stats.tokens_out, stats.cost_usd);
+    let (plans_by_mode, tasks_by_status, atoms_by_status) = (
+        stats.plans_by_mode,
+        stats.tasks_by_status,
+        stats.atoms_by_status,
+    );
     let mut out = String::new();
     gauge(
         &mut out,

@@ -110,6 +110,20 @@ impl Runs {
         })
     }
 
+    /// An engine with the generator the plan's run recorded (the server's default when the
+    /// plan has not run).
+    pub async fn engine_for_plan(
+        &self,
+        plan: PlanId,
+        default: &GeneratorSettings,
+    ) -> Result<Engine, ApiError> {
+        let settings = match Engine::run_options(self.store.as_ref(), plan).await {
+            Ok(options) => recorded_settings(plan, &options)?,
+            Err(_) => default.clone(),
+        };
+        self.engine(&settings)
+    }
+
     pub fn is_active(&self, plan: PlanId) -> bool {
         let mut active = self.active.lock().expect("runs lock");
         active.retain(|_, h| !h.is_finished());

@@ -41,6 +41,7 @@ async fn served_document_lists_every_route() {
         "/api/v2/execution-waves/{id}",
         "/api/v2/mode",
         "/api/v2/review-queue/{plan_id}",
+        "/api/v2/review/{atom_id}",
         "/health",
         "/metrics",
         "/ws/masterplan/{id}",
@@ -52,7 +53,8 @@ async fn served_document_lists_every_route() {
     for path in expected {
         let uri = path
             .replace("{id}", &uuid::Uuid::new_v4().to_string())
-            .replace("{plan_id}", &uuid::Uuid::new_v4().to_string());
+            .replace("{plan_id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{atom_id}", &uuid::Uuid::new_v4().to_string());
         let methods = r.body["paths"][path].as_object().unwrap();
         for method in methods.keys() {
             let m: Method = method.to_uppercase().parse().unwrap();
