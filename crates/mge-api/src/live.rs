@@ -77,29 +77,90 @@ async fn replay(
     Some(last)
 }
 
+/// How long a live event waits for the events with lower sequence numbers (written by
+/// transactions that commit later) before the stored history decides.
+const GAP_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+async fn send_event(socket: &mut WebSocket, event: &mge_engine::Event) -> bool {
+    let msg = json!({ "seq": event.seq, "event": event.event, "details": event.details });
+    socket
+        .send(Message::Text(msg.to_string().into()))
+        .await
+        .is_ok()
+}
+
 async fn stream(state: AppState, plan: PlanId, since: i64, mut socket: WebSocket) {
     // Subscribe before reading the history, so an event written in between is not lost.
     let mut live = state.runs.events.subscribe();
     let Some(mut last) = replay(&state, plan, since, &mut socket).await else {
         return;
     };
+    // Events are sent in sequence order. Sequence numbers are global and concurrent
+    // transactions may commit (and report) a higher one first: an event of this plan waits until
+    // every lower number has been reported (for any plan), or until GAP_WAIT has passed (a number
+    // used by another process or a rolled-back transaction), when the stored history (committed
+    // rows, in order) fills in.
+    let mut held: std::collections::BTreeMap<i64, mge_engine::Event> = Default::default();
+    let mut seen: std::collections::BTreeSet<i64> = Default::default();
+    let mut deadline: Option<tokio::time::Instant> = None;
     loop {
+        let wait = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             event = live.recv() => match event {
-                Ok(event) if event.plan_id == plan && event.seq > last => {
-                    let msg = json!({ "seq": event.seq, "event": event.event, "details": event.details });
-                    if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
-                        return;
+                Ok(event) if event.seq > last => {
+                    seen.insert(event.seq);
+                    if event.plan_id == plan {
+                        held.insert(event.seq, event);
                     }
-                    last = event.seq;
+                    while let Some(entry) = held.first_entry() {
+                        let next = *entry.key();
+                        if !(last + 1..next).all(|s| seen.contains(&s)) {
+                            break;
+                        }
+                        let event = entry.remove();
+                        if !send_event(&mut socket, &event).await {
+                            return;
+                        }
+                        last = event.seq;
+                    }
+                    seen = seen.split_off(&(last + 1));
+                    deadline = match (held.is_empty(), deadline) {
+                        (true, _) => None,
+                        (false, Some(d)) => Some(d),
+                        (false, None) => Some(tokio::time::Instant::now() + GAP_WAIT),
+                    };
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => match replay(&state, plan, last, &mut socket).await {
-                    Some(l) => last = l,
+                    Some(l) => {
+                        last = l;
+                        held.retain(|seq, _| *seq > last);
+                    }
                     None => return,
                 },
                 Err(RecvError::Closed) => return,
             },
+            _ = wait => {
+                match replay(&state, plan, last, &mut socket).await {
+                    Some(l) => last = l,
+                    None => return,
+                }
+                held.retain(|seq, _| *seq > last);
+                seen = seen.split_off(&(last + 1));
+                // What is still held was reported but not yet readable: send it in order.
+                for (_, event) in std::mem::take(&mut held) {
+                    if !send_event(&mut socket, &event).await {
+                        return;
+                    }
+                    last = event.seq;
+                }
+                deadline = None;
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
