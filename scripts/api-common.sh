@@ -10,10 +10,18 @@ fi
 PORT="${PORT:-18181}"
 URL="http://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
-DB="${DATABASE_URL:-sqlite://$WORK/api.db?mode=rwc}"
+DB="sqlite://$WORK/api.db?mode=rwc"
+PG_DB=""
+if [[ "${DATABASE_URL:-}" == postgres* ]]; then
+    # A fresh database on the server of DATABASE_URL, dropped on exit.
+    PG_DB="mge_api_load_$$_$RANDOM"
+    psql "$DATABASE_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null
+    DB="${DATABASE_URL%/*}/$PG_DB"
+fi
 SERVER_PID=""
 cleanup() {
     if [[ -n "$SERVER_PID" ]]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    if [[ -n "$PG_DB" ]]; then psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null || true; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
