@@ -18,6 +18,7 @@ pub mod runs;
 mod unified;
 mod v1;
 mod v2;
+mod validate;
 mod wave;
 
 use std::net::SocketAddr;
@@ -185,6 +186,7 @@ fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(v1::routes())
         .merge(v2::routes())
         .merge(wave::routes())
+        .merge(validate::routes())
         .merge(review::routes())
         .merge(mode::routes())
         .merge(unified::routes())

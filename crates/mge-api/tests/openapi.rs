@@ -42,6 +42,7 @@ async fn served_document_lists_every_route() {
         "/api/v2/mode",
         "/api/v2/review-queue/{plan_id}",
         "/api/v2/review/{atom_id}",
+        "/api/v2/validate/hierarchical",
         "/health",
         "/metrics",
         "/ws/masterplan/{id}",
