@@ -99,6 +99,9 @@ pub struct App {
     pub router: Router,
     /// Plans whose unfinished runs were resumed on start.
     pub resumed: Vec<PlanId>,
+    /// Watches the stored flags for draining rollbacks (they stop this server's V2 and hybrid
+    /// runs) and feeds V2 unit outcomes to the automatic rollback.
+    pub mode_watcher: mge_engine::ModeWatcher,
 }
 
 impl App {
@@ -124,6 +127,20 @@ impl App {
             plans: Arc::default(),
         };
         spawn_plan_invalidation(&state);
+        let runs = state.runs.clone();
+        let mode_watcher = mge_engine::ModeWatcher::start_with(
+            state.control.clone(),
+            &state.runs.events,
+            move || {
+                let n = runs.drain_v2();
+                tracing::warn!(
+                    runs = n,
+                    "draining rollback: V2 and hybrid runs stop at their next unit boundary"
+                );
+            },
+        )
+        .await
+        .map_err(|e| ApiError::Internal(format!("watching the mode flags: {e}")))?;
         let resumed = if state.config.resume {
             state.runs.resume_unfinished().await?
         } else {
@@ -133,6 +150,7 @@ impl App {
             router: router(state.clone()),
             state,
             resumed,
+            mode_watcher,
         })
     }
 }
@@ -225,7 +243,7 @@ pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     axum::serve(listener, app.router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    runs.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    runs.shutdown();
     runs.join_all().await;
     Ok(())
 }

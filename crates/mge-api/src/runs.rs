@@ -2,7 +2,7 @@
 //! server's one broadcast sink; unfinished runs are resumed when the server starts.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mge_core::{ExecutionMode, PlanId, TaskId};
@@ -78,14 +78,21 @@ pub fn build_generator(settings: &GeneratorSettings) -> Result<Arc<dyn Generator
     })
 }
 
+/// Each active run's mode and stop flag, by plan.
+type RunStops = HashMap<PlanId, (ExecutionMode, Arc<AtomicBool>)>;
+
 /// The runs this server executes, and the sink their events go to.
 #[derive(Clone)]
 pub struct Runs {
     store: Arc<dyn Store>,
     pub events: EventSink,
     active: Arc<Mutex<HashMap<PlanId, tokio::task::JoinHandle<()>>>>,
-    /// Shared by every engine: set on shutdown so runs stop starting units (resumable).
+    /// Set on shutdown so work stops starting units (resumable); every run also has a flag of
+    /// its own in `run_stops`, which shutdown sets too.
     pub stop: Arc<AtomicBool>,
+    /// Each active run's stop flag and mode: shutdown stops them all, a draining rollback the
+    /// V2 and hybrid ones (MVP plans are not affected by a rollback).
+    run_stops: Arc<Mutex<RunStops>>,
     /// Summaries of runs finished in this process, for metrics.
     pub finished: Arc<Mutex<Vec<RunSummary>>>,
 }
@@ -97,8 +104,65 @@ impl Runs {
             events: EventSink::default(),
             active: Arc::default(),
             stop: Arc::new(AtomicBool::new(false)),
+            run_stops: Arc::default(),
             finished: Arc::default(),
         }
+    }
+
+    /// Stops every run and every other activity at its next unit boundary (server shutdown).
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for (_, flag) in self.run_stops.lock().expect("run stops lock").values() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A draining rollback: the V2 and hybrid runs stop at their next unit boundary, their
+    /// state kept for a resume; returns how many were told to.
+    pub fn drain_v2(&self) -> usize {
+        let stops = self.run_stops.lock().expect("run stops lock");
+        let mut n = 0;
+        for (mode, flag) in stops.values() {
+            if *mode != ExecutionMode::Mvp {
+                flag.store(true, Ordering::SeqCst);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// An engine for a run of `plan` in `mode`, with a stop flag of its own (registered until
+    /// the run ends, see [`Runs::spawn_run`]).
+    fn run_engine(
+        &self,
+        plan: PlanId,
+        mode: ExecutionMode,
+        settings: &GeneratorSettings,
+    ) -> Result<Engine, ApiError> {
+        let stop = Arc::new(AtomicBool::new(self.stop.load(Ordering::SeqCst)));
+        self.run_stops
+            .lock()
+            .expect("run stops lock")
+            .insert(plan, (mode, stop.clone()));
+        Ok(Engine {
+            store: self.store.clone(),
+            generator: build_generator(settings)?,
+            events: self.events.clone(),
+            stop,
+        })
+    }
+
+    /// Spawns a run built by [`Runs::run_engine`]; its stop flag is dropped when it ends.
+    fn spawn_run<F>(&self, plan: PlanId, what: &'static str, run: F)
+    where
+        F: std::future::Future<Output = mge_engine::Result<RunSummary>> + Send + 'static,
+    {
+        let stops = self.run_stops.clone();
+        self.spawn(plan, what, async move {
+            let result = run.await;
+            stops.lock().expect("run stops lock").remove(&plan);
+            result
+        });
     }
 
     fn engine(&self, settings: &GeneratorSettings) -> Result<Engine, ApiError> {
@@ -183,8 +247,8 @@ impl Runs {
                 message: format!("plan {plan} is already running"),
             });
         }
-        let engine = self.engine(settings)?;
-        self.spawn(
+        let engine = self.run_engine(plan, options.mode, settings)?;
+        self.spawn_run(
             plan,
             "run",
             async move { engine.start(plan, options).await },
@@ -201,8 +265,8 @@ impl Runs {
         }
         let options = Engine::run_options(self.store.as_ref(), plan).await?;
         let settings = recorded_settings(plan, &options)?;
-        let engine = self.engine(&settings)?;
-        self.spawn(
+        let engine = self.run_engine(plan, options.mode, &settings)?;
+        self.spawn_run(
             plan,
             "retry",
             async move { engine.retry_task(plan, task).await },
@@ -229,8 +293,8 @@ impl Runs {
                     continue;
                 }
             };
-            let engine = self.engine(&settings)?;
-            self.spawn(plan, "resume", async move { engine.resume(plan).await });
+            let engine = self.run_engine(plan, options.mode, &settings)?;
+            self.spawn_run(plan, "resume", async move { engine.resume(plan).await });
             resumed.push(plan);
         }
         Ok(resumed)

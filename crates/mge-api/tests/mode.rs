@@ -279,3 +279,67 @@ async fn rollback_turns_v2_off_audited_with_its_reason() {
         db.drop_db().await;
     }
 }
+
+/// A draining rollback stops the server's running V2 plans at their next unit boundary, state
+/// kept; its running MVP plans are not touched and finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_rollback_stops_the_servers_v2_runs_only() {
+    for db in TestDb::all().await {
+        let client = Client::start(db.store().await, 0.3).await;
+        let root = client.token("root", true).await;
+        let bob = client.token("bob", false).await;
+        for name in mge_rollout::REQUIRED_CAPABILITIES {
+            post_ok(
+                &client,
+                &root,
+                json!({ "action": "set_flag", "name": name, "value": true, "reason": "enable v2" }),
+            )
+            .await;
+        }
+        let v2 = client.create(&bob, "textstats").await;
+        let mvp = client.create(&bob, "textstats").await;
+        for (plan, mode) in [(&v2, "v2_atoms"), (&mvp, "mvp")] {
+            let r = client
+                .post(
+                    "/api/masterplan/execute",
+                    &bob,
+                    &json!({ "plan_id": plan, "mode": mode }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+            assert_eq!(r.body["mode"], mode, "{}", r.text);
+        }
+        let store = client.app.state.store.clone();
+        let v2_id: uuid::Uuid = v2.parse().unwrap();
+        common::wait_event(store.as_ref(), v2_id, "unit_succeeded", 1).await;
+        post_ok(
+            &client,
+            &root,
+            json!({ "action": "rollback", "reason": "error spike", "drain": true }),
+        )
+        .await;
+
+        common::wait_event(store.as_ref(), v2_id, "run_stopped", 1).await;
+        let history = store.load_history(v2_id).await.unwrap();
+        assert!(
+            !history.iter().any(|h| h.event == "run_completed"),
+            "a drained run does not complete"
+        );
+        let atoms = store.load_atoms(v2_id).await.unwrap();
+        let done = atoms
+            .iter()
+            .filter(|a| a.status == mge_core::AtomStatus::Succeeded)
+            .count();
+        assert!(
+            done > 0 && done < atoms.len(),
+            "stopped part-way with its state kept: {done} of {} atoms",
+            atoms.len()
+        );
+        client.wait_completed(&mvp).await;
+        let mvp_history = store.load_history(mvp.parse().unwrap()).await.unwrap();
+        assert!(!mvp_history.iter().any(|h| h.event == "run_stopped"));
+        assert!(client.app.mode_watcher.report().drained_by.is_some());
+        client.app.state.store.close().await;
+        db.drop_db().await;
+    }
+}

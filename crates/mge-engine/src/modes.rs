@@ -7,7 +7,7 @@
 //! decision.
 //!
 //! [`ModeWatcher`] runs next to an [`crate::Engine`]: it polls the flags version every 250 ms and
-//! sets the engine's `stop` when a draining rollback appears (running plans stop at the next unit
+//! sets the engine's `stop` (or calls a callback) when a draining rollback appears (running plans stop at the next unit
 //! boundary and keep their state for `--resume`), and it feeds V2 unit outcomes into the
 //! automatic-rollback [`SlidingWindow`]; when the window trips it records the rollback with the
 //! trigger as its reason.
@@ -228,11 +228,22 @@ pub struct ModeWatcher {
 }
 
 impl ModeWatcher {
-    /// Starts watching: rollbacks newer than now are noticed; `events` feeds the window.
+    /// Starts watching: rollbacks newer than now are noticed (a draining one sets `stop`);
+    /// `events` feeds the window.
     pub async fn start(
         control: Arc<ModeControl>,
         events: &EventSink,
         stop: Arc<AtomicBool>,
+    ) -> Result<ModeWatcher> {
+        Self::start_with(control, events, move || stop.store(true, Ordering::SeqCst)).await
+    }
+
+    /// [`ModeWatcher::start`] calling `on_drain` for each draining rollback instead of setting
+    /// one flag (a server stops its V2 and hybrid runs, each with a flag of its own).
+    pub async fn start_with(
+        control: Arc<ModeControl>,
+        events: &EventSink,
+        on_drain: impl Fn() + Send + Sync + 'static,
     ) -> Result<ModeWatcher> {
         let baseline = control.store.modes().flags_version().await?;
         let flags = control.flags().await?;
@@ -240,7 +251,7 @@ impl ModeWatcher {
         let report = Arc::new(Mutex::new(WatchReport::default()));
         let state = WatchState {
             control,
-            stop,
+            on_drain: Box::new(on_drain),
             last: baseline,
             window: SlidingWindow::new(WindowSettings::from_flags(&flags)),
             auto_enabled: flags.auto_rollback_enabled(),
@@ -268,7 +279,7 @@ impl ModeWatcher {
 
 struct WatchState {
     control: Arc<ModeControl>,
-    stop: Arc<AtomicBool>,
+    on_drain: Box<dyn Fn() + Send + Sync>,
     last: FlagsVersion,
     window: SlidingWindow,
     auto_enabled: bool,
@@ -310,7 +321,7 @@ impl WatchState {
             for event in modes.rollback_events(newer).await? {
                 if event.id > self.last.rollback && event.drain {
                     tracing::warn!(rollback = event.id, reason = %event.reason, "draining");
-                    self.stop.store(true, Ordering::SeqCst);
+                    (self.on_drain)();
                     self.report.lock().expect("watch report lock").drained_by = Some(event.id);
                 }
             }
