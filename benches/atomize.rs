@@ -118,16 +118,24 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// Best of `runs` timings of `f`.
-fn best(runs: usize, mut f: impl FnMut()) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
+/// Timing rounds per measurement. The two sides of each ratio run alternately, one of each per
+/// round, and each side keeps its best round: the machine's drift (other processes, frequency)
+/// then weighs on both sides alike.
+const ROUNDS: usize = 7;
+
+/// Best of [`ROUNDS`] timings of `a` and of `b`, run alternately.
+fn best_pair(mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    let time = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    };
+    let (mut best_a, mut best_b) = (Duration::MAX, Duration::MAX);
+    for _ in 0..ROUNDS {
+        best_a = best_a.min(time(&mut a));
+        best_b = best_b.min(time(&mut b));
+    }
+    (best_a, best_b)
 }
 
 fn bench_corpus(
@@ -138,37 +146,52 @@ fn bench_corpus(
 ) {
     let config = Config::default();
     let mb = files.iter().map(|s| s.text.len()).sum::<usize>() as f64 / 1e6;
-    let parse_only = best(3, || {
-        for s in files {
-            let tree = parse(Grammar::for_file(&s.path, s.language), &s.text);
-            std::hint::black_box(tree);
-        }
-    });
-    let sequential = best(3, || {
-        for s in files {
-            std::hint::black_box(atomize(&s.path, &s.text, s.language, &config));
-        }
-    });
-    // Best wall time of three runs, and the CPU time per wall second over all three.
-    let run_parallel = |pool: &rayon::ThreadPool| {
+    let (parse_only, sequential) = best_pair(
+        || {
+            for s in files {
+                let tree = parse(Grammar::for_file(&s.path, s.language), &s.text);
+                std::hint::black_box(tree);
+            }
+        },
+        || {
+            for s in files {
+                std::hint::black_box(atomize(&s.path, &s.text, s.language, &config));
+            }
+        },
+    );
+    // Best wall time on one and on two threads, and the CPU time per wall second of each. The
+    // largest files start first (as in `mge atomize`), so no thread is left with one big file
+    // at the end.
+    let mut largest_first: Vec<&Source> = files.iter().collect();
+    largest_first.sort_by_key(|s| std::cmp::Reverse(s.text.len()));
+    let cpu = std::cell::Cell::new([(Duration::ZERO, Duration::ZERO); 2]);
+    let run_on = |slot: usize, pool: &rayon::ThreadPool| {
         let (cpu0, t0) = (cpu_time(), Instant::now());
-        let wall = best(3, || {
-            pool.install(|| {
-                let v: Vec<_> = files
-                    .par_iter()
-                    .map(|s| atomize(&s.path, &s.text, s.language, &config).atoms.len())
-                    .collect();
-                std::hint::black_box(v);
-            })
+        pool.install(|| {
+            let v: Vec<_> = largest_first
+                .par_iter()
+                .with_max_len(1)
+                .map(|s| atomize(&s.path, &s.text, s.language, &config).atoms.len())
+                .collect();
+            std::hint::black_box(v);
         });
-        let used = match (cpu0, cpu_time()) {
-            (Some(a), Some(b)) => (b.saturating_sub(a)).as_secs_f64() / t0.elapsed().as_secs_f64(),
-            _ => f64::NAN,
-        };
-        (wall, used)
+        if let (Some(a), Some(b)) = (cpu0, cpu_time()) {
+            let mut c = cpu.get();
+            c[slot].0 += b.saturating_sub(a);
+            c[slot].1 += t0.elapsed();
+            cpu.set(c);
+        }
     };
-    let (one, one_cpu) = run_parallel(pool1);
-    let (two, two_cpu) = run_parallel(pool2);
+    let (one, two) = best_pair(|| run_on(0, pool1), || run_on(1, pool2));
+    let used = |slot: usize| {
+        let (c, w) = cpu.get()[slot];
+        if w.is_zero() {
+            f64::NAN
+        } else {
+            c.as_secs_f64() / w.as_secs_f64()
+        }
+    };
+    let (one_cpu, two_cpu) = (used(0), used(1));
     let secs = |d: Duration| d.as_secs_f64();
     println!("{name}: {} files, {mb:.2} MB", files.len());
     println!(

@@ -151,40 +151,31 @@ fn atomize_paths(paths: &[PathBuf], config: &Config) -> anyhow::Result<Vec<Atomi
     let files = collect(paths)?;
     let explicit: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
     let bar = progress(files.len());
-    let results: Vec<anyhow::Result<Option<AtomizedFile>>> = files
+    // Largest files start first, one file per task: a big file picked up last would leave the
+    // other threads idle (rayon otherwise hands out runs of neighbouring files).
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_cached_key(|&i| {
+        std::cmp::Reverse(std::fs::metadata(&files[i].0).map_or(0, |m| m.len()))
+    });
+    let mut results: Vec<(usize, anyhow::Result<Option<AtomizedFile>>)> = order
         .par_iter()
-        .map(|(path, lang)| {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            let text = match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    let at = e.utf8_error().valid_up_to();
-                    if explicit.contains(&path) {
-                        bail!(
-                            "{}: not UTF-8 (invalid byte at offset {at})",
-                            path.display()
-                        );
-                    }
-                    eprintln!(
-                        "warning: {}: skipped, not UTF-8 (invalid byte at offset {at})",
-                        path.display()
-                    );
-                    return Ok(None);
-                }
-            };
-            let f = atomize(&display_path(path), &text, *lang, config);
+        .with_max_len(1)
+        .map(|&i| {
+            let (path, lang) = &files[i];
+            let f = read_and_atomize(path, *lang, explicit.contains(&path), config);
             if let Some(b) = &bar {
                 b.inc(1);
             }
-            Ok(Some(f))
+            (i, f)
         })
         .collect();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    // Back to path order.
+    results.sort_unstable_by_key(|(i, _)| *i);
     let mut out = Vec::with_capacity(results.len());
-    for r in results {
+    for (_, r) in results {
         if let Some(f) = r? {
             out.push(f);
         }
@@ -192,6 +183,35 @@ fn atomize_paths(paths: &[PathBuf], config: &Config) -> anyhow::Result<Vec<Atomi
     // Cross-file completeness among the files given.
     rescore(&mut out, false);
     Ok(out)
+}
+
+/// Reads and atomizes one file; a file that is not UTF-8 is an error when it was named
+/// explicitly, else skipped with a warning (`None`).
+fn read_and_atomize(
+    path: &Path,
+    lang: Language,
+    explicit: bool,
+    config: &Config,
+) -> anyhow::Result<Option<AtomizedFile>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            if explicit {
+                bail!(
+                    "{}: not UTF-8 (invalid byte at offset {at})",
+                    path.display()
+                );
+            }
+            eprintln!(
+                "warning: {}: skipped, not UTF-8 (invalid byte at offset {at})",
+                path.display()
+            );
+            return Ok(None);
+        }
+    };
+    Ok(Some(atomize(&display_path(path), &text, lang, config)))
 }
 
 fn progress(len: usize) -> Option<indicatif::ProgressBar> {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `mge` binary: one test binary, one module per subject.
 
+mod atomize_cli;
 mod common;
 mod kill_resume;
 mod modes;
