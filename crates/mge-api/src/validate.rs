@@ -176,6 +176,15 @@ async fn validate(
             )),
         }
     }
+    // What each file must define: the definitions atomization recorded for its atoms.
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for a in &atoms {
+        let defines = a.atom.context["defines"].as_array().into_iter().flatten();
+        expected
+            .entry(a.atom.file_path.clone())
+            .or_default()
+            .extend(defines.filter_map(|d| d.as_str().map(str::to_string)));
+    }
     let plan = ctx.plan.plan.clone();
     let reports = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let dir = std::env::temp_dir().join(format!("mge-api-validate-{}", uuid::Uuid::new_v4()));
@@ -188,7 +197,7 @@ async fn validate(
                 .iter()
                 .map(|(p, s)| (p.as_str(), s.as_str()))
                 .collect();
-            let module = validate_modules(&modules, &project_files, &BTreeMap::new(), &[], &limits)
+            let module = validate_modules(&modules, &project_files, &expected, &[], &limits)
                 .map_err(|e| format!("module level: {e}"))?;
             let groups = components(files.iter().map(|(p, _)| p.as_str()));
             let tsconfig = project.get("tsconfig.json").map(|_| "tsconfig.json");

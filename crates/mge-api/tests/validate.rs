@@ -100,6 +100,36 @@ async fn hierarchical_validation_of_a_generated_plan() {
             r.body["stored_results"].as_u64().unwrap() as usize
         );
 
+        // A file that loses a definition the plan expects fails the module level.
+        let store = client.app.state.store.clone();
+        let victim = atoms
+            .iter()
+            .find(|a| {
+                a.atom.kind == "function"
+                    && a.atom.code.as_deref().is_some_and(|c| c.contains("def "))
+            })
+            .expect("textstats has functions");
+        let name = victim.atom.name.clone();
+        let renamed = victim.atom.code.as_deref().unwrap().replacen(
+            &format!("def {name}("),
+            &format!("def {name}_gone("),
+            1,
+        );
+        store
+            .record_validation_round(plan_id, &[], &[(victim.atom.id, renamed)], &[])
+            .await
+            .unwrap();
+        let r = client.post(VALIDATE, &alice, &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let module = &r.body["levels"][1];
+        assert_eq!(module["passed"], false, "{}", r.text);
+        let module_text = module.to_string();
+        assert!(
+            module_text.contains("missing_definition")
+                && module_text.contains(&format!("'{name}'")),
+            "the module level names the lost definition: {module_text}"
+        );
+
         set_flag(&client, &root, "ENABLE_V2_VALIDATION", false).await;
         let r = client.post(VALIDATE, &alice, &body).await;
         assert_error(&r, StatusCode::CONFLICT, "conflict");
