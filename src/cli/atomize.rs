@@ -65,12 +65,18 @@ pub fn run(args: AtomizeArgs) -> anyhow::Result<ExitCode> {
     // Stdout is line-buffered; pretty JSON has many lines.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        let value = json!({
-            "files": shown_files.iter().map(|f| file_json(f, &contexts)).collect::<Vec<_>>(),
-            "summary": summary,
-        });
-        serde_json::to_writer_pretty(&mut out, &value)?;
-        writeln!(out)?;
+        // Streamed one file per line: the document is never held whole in memory (the
+        // standard library's would take gigabytes as a JSON tree).
+        writeln!(out, "{{\"files\": [")?;
+        for (i, f) in shown_files.iter().enumerate() {
+            if i > 0 {
+                writeln!(out, ",")?;
+            }
+            serde_json::to_writer(&mut out, &file_json(f, &contexts))?;
+        }
+        write!(out, "\n],\n\"summary\": ")?;
+        serde_json::to_writer(&mut out, &summary)?;
+        writeln!(out, "}}")?;
     } else {
         print_table(&mut out, &shown_files, &summary)?;
     }
