@@ -1,7 +1,7 @@
 //! The pipeline of one file: parse, decompose, tile, resolve symbols, gather facts, score.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use mge_core::Language;
 
@@ -299,7 +299,7 @@ fn build_atoms(
     let mut keep = vec![false; references.len()];
     {
         let mut seen: HashSet<(usize, &str, &[String], RefKind)> =
-            HashSet::with_capacity(references.len());
+            HashSet::with_capacity_and_hasher(references.len(), Default::default());
         for (k, (pos, r)) in references.iter().enumerate() {
             let i = locate(bounds, *pos);
             let own = match r.kind {
@@ -338,7 +338,7 @@ fn build_atoms(
         }
     }
     // Ids: qualified name plus the count of earlier atoms with the same one.
-    let mut ordinals: HashMap<&str, u32> = HashMap::new();
+    let mut ordinals: HashMap<&str, u32> = HashMap::default();
     let ids: Vec<String> = segs
         .iter()
         .map(|s| {
@@ -430,8 +430,8 @@ fn member_definers<'a>(
     defs: &'a [Definition],
     in_constructor: impl Fn(usize) -> bool + 'a,
 ) -> impl Iterator<Item = &'a Definition> + 'a {
-    let mut declared: HashSet<&str> = HashSet::new();
-    let mut constructed: HashSet<&str> = HashSet::new();
+    let mut declared: HashSet<&str> = HashSet::default();
+    let mut constructed: HashSet<&str> = HashSet::default();
     for d in defs {
         if !d.assigned {
             declared.insert(&d.name);

@@ -28,7 +28,9 @@
 //! reported in [`Linkage::unresolved`]. Links are de-duplicated on
 //! `(provider, dependent, kind, symbol)` and sorted; self-links are never produced.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use mge_core::EdgeKind;
 use serde::{Deserialize, Serialize};
@@ -161,14 +163,14 @@ impl<'a> PlanIndex<'a> {
     /// Indexes some files of a project only: imports of modules not among them count as
     /// external.
     pub fn partial(files: &'a [AtomizedFile]) -> PlanIndex<'a> {
-        let mut by_path = HashMap::new();
+        let mut by_path = HashMap::default();
         let mut defs = Vec::with_capacity(files.len());
         let mut imports = Vec::with_capacity(files.len());
         let mut wildcards = Vec::with_capacity(files.len());
-        let mut by_id = HashMap::new();
+        let mut by_id = HashMap::default();
         for (fi, f) in files.iter().enumerate() {
             by_path.insert(f.path.as_str(), fi);
-            let mut d: HashMap<&str, Vec<usize>> = HashMap::new();
+            let mut d: HashMap<&str, Vec<usize>> = HashMap::default();
             for (ai, a) in f.atoms.iter().enumerate() {
                 by_id.insert(a.id.as_str(), AtomLocation { file: fi, atom: ai });
                 if a.kind == AtomKind::Import {
@@ -179,7 +181,7 @@ impl<'a> PlanIndex<'a> {
                 }
             }
             defs.push(d);
-            let mut imp = HashMap::new();
+            let mut imp = HashMap::default();
             let mut wild = Vec::new();
             for b in &f.imports {
                 match b.kind {

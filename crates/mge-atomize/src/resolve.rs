@@ -1,7 +1,7 @@
 //! Module specifiers to plan files: Python dotted and relative modules, TS/JS relative
 //! specifiers with extension and `index` probing. Paths are project-relative and `/`-separated.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use mge_core::Language;
 

@@ -3,7 +3,7 @@
 //! reused tree cursor, and the symbol table being filled. Each language keeps its own context
 //! type `C` and its own `visit`.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use tree_sitter::{Node, TreeCursor};
 
@@ -37,8 +37,8 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
             t: SymbolTable::new(),
             stack: vec![(root, MODULE, C::default())],
             cursor: root.walk(),
-            nested: HashMap::new(),
-            function_bodies: HashSet::new(),
+            nested: HashMap::default(),
+            function_bodies: HashSet::default(),
         };
         while let Some((n, scope, ctx)) = w.stack.pop() {
             visit(&mut w, n, scope, ctx);

@@ -3,7 +3,7 @@
 //! class scope is local and dropped; a use bound at module level or not bound at all (and not a
 //! builtin) is a reference.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use tree_sitter::Node;
 
@@ -107,8 +107,8 @@ impl SymbolTable {
         t.scopes.push(Scope {
             parent: None,
             kind: ScopeKind::Module,
-            bindings: HashSet::new(),
-            declared_outer: HashSet::new(),
+            bindings: HashSet::default(),
+            declared_outer: HashSet::default(),
             self_class: None,
             self_name: None,
             qualified: String::new(),
@@ -134,8 +134,8 @@ impl SymbolTable {
         self.scopes.push(Scope {
             parent: Some(parent),
             kind,
-            bindings: HashSet::new(),
-            declared_outer: HashSet::new(),
+            bindings: HashSet::default(),
+            declared_outer: HashSet::default(),
             self_class,
             self_name,
             qualified,
