@@ -1,9 +1,9 @@
 //! The pipeline of one file: parse, decompose, tile, resolve symbols, gather facts, score.
 
 use std::borrow::Cow;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use mge_core::Language;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::atomicity::{AtomFacts, Atomicity};
 use crate::builtins::{is_python_builtin, is_script_builtin};

@@ -1,9 +1,8 @@
 //! Module specifiers to plan files: Python dotted and relative modules, TS/JS relative
 //! specifiers with extension and `index` probing. Paths are project-relative and `/`-separated.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use mge_core::Language;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The directory part of a path (`""` for a top-level file).
 pub(crate) fn dir_of(path: &str) -> &str {

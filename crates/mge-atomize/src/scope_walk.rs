@@ -4,7 +4,6 @@
 //! type `C` and its own `visit`.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-
 use tree_sitter::{Node, TreeCursor};
 
 use crate::classify::text;

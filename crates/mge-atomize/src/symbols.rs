@@ -4,7 +4,6 @@
 //! builtin) is a reference.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-
 use tree_sitter::Node;
 
 use crate::model::{ImportKind, RefKind, Reference};
