@@ -74,8 +74,29 @@ fn check_decision(d: &NewReviewDecision) -> Result<()> {
     Ok(())
 }
 
+/// Picks an atom's latest review (an atom queued again has several rows).
+const LATEST_REVIEW_ORDER: &str = "ORDER BY queued_at DESC, id LIMIT 1";
+
 macro_rules! review_ops {
     ($db:ty, $row:ty, $mvp:path) => {
+        // An anonymous scope, so the helper below exists once per backend.
+        const _: () = {
+        /// The latest review of `atom`, on the pool or inside a transaction.
+        async fn latest_review<'e, E>(executor: E, atom: AtomId) -> Result<Option<StoredReview>>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let sql = format!(
+                "SELECT {REVIEW_COLUMNS} FROM human_review_queue WHERE atom_id = $1 {LATEST_REVIEW_ORDER}"
+            );
+            let row = sqlx::query(&sql)
+                .bind(DbUuid(atom))
+                .fetch_optional(executor)
+                .await
+                .map_err(db_err("loading", "review of atom", atom))?;
+            row.as_ref().map(review_row).transpose()
+        }
+
         #[async_trait]
         impl ReviewOps for Pool<$db> {
             async fn record_validation_round(
@@ -229,16 +250,7 @@ macro_rules! review_ops {
             }
 
             async fn load_review(&self, atom: AtomId) -> Result<Option<StoredReview>> {
-                let sql = format!(
-                    "SELECT {REVIEW_COLUMNS} FROM human_review_queue WHERE atom_id = $1 \
-                     ORDER BY queued_at DESC, id LIMIT 1"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(DbUuid(atom))
-                    .fetch_optional(self)
-                    .await
-                    .map_err(db_err("loading", "review of atom", atom))?;
-                row.as_ref().map(review_row).transpose()
+                latest_review(self, atom).await
             }
 
             async fn list_reviews(
@@ -290,19 +302,9 @@ macro_rules! review_ops {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err("claiming", "review of atom", atom))?;
-                let sql = format!(
-                    "SELECT {REVIEW_COLUMNS} FROM human_review_queue WHERE atom_id = $1 \
-                     ORDER BY queued_at DESC, id LIMIT 1"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(DbUuid(atom))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err("loading", "review of atom", atom))?;
-                let Some(row) = row else {
-                    return Err(StoreError::not_found("review of atom", atom));
-                };
-                let review = review_row(&row)?;
+                let review = latest_review(&mut *tx, atom)
+                    .await?
+                    .ok_or_else(|| StoreError::not_found("review of atom", atom))?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::invalid(
                         "review of atom",
@@ -349,19 +351,9 @@ macro_rules! review_ops {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err("deciding", "review of atom", atom))?;
-                let sql = format!(
-                    "SELECT {REVIEW_COLUMNS} FROM human_review_queue WHERE atom_id = $1 \
-                     ORDER BY queued_at DESC, id LIMIT 1"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(DbUuid(atom))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err("loading", "review of atom", atom))?;
-                let Some(row) = row else {
-                    return Err(StoreError::not_found("review of atom", atom));
-                };
-                let review = review_row(&row)?;
+                let review = latest_review(&mut *tx, atom)
+                    .await?
+                    .ok_or_else(|| StoreError::not_found("review of atom", atom))?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::invalid(
                         "review of atom",
@@ -445,6 +437,7 @@ macro_rules! review_ops {
                 })
             }
         }
+        };
     };
 }
 
