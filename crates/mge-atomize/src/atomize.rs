@@ -101,9 +101,9 @@ pub fn atomize_parsed(
     }
     let bounds = tile(source, &mut segs);
     let mut table = if grammar.is_python() {
-        scope_py::walk(source, root)
+        scope_py::walk(source, root, grammar)
     } else {
-        scope_js::walk(source, root)
+        scope_js::walk(source, root, grammar)
     };
     let builtin: fn(&str) -> bool = if grammar.is_python() {
         is_python_builtin

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use mge_core::Language;
+use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Parser, Tree};
 
 use crate::model::{Diagnostic, Severity};
@@ -71,6 +72,8 @@ pub(crate) struct KindTable {
     comment: Box<[bool]>,
     /// Field names by id (id 0 is no field).
     fields: Box<[&'static str]>,
+    /// Field ids by name (the first id of a name, as `ts_language_field_id_for_name` finds it).
+    field_ids: FxHashMap<&'static str, u16>,
 }
 
 impl KindTable {
@@ -84,7 +87,7 @@ impl KindTable {
             })
             .collect();
         let comment = names.iter().map(|n| n.contains("comment")).collect();
-        let fields = (0..=language.field_count())
+        let fields: Box<[&'static str]> = (0..=language.field_count())
             .map(|id| {
                 u16::try_from(id)
                     .ok()
@@ -92,20 +95,31 @@ impl KindTable {
                     .unwrap_or("")
             })
             .collect();
+        let mut field_ids = FxHashMap::default();
+        for (id, name) in fields.iter().enumerate() {
+            if let (false, Ok(id)) = (name.is_empty(), u16::try_from(id)) {
+                field_ids.entry(*name).or_insert(id);
+            }
+        }
         KindTable {
             names,
             comment,
             fields,
+            field_ids,
         }
     }
 
     /// The id of a field name (`child_by_field_name` scans the C strings on every call).
     fn field_id(&self, name: &str) -> Option<u16> {
-        let id = self
-            .fields
-            .iter()
-            .position(|f| *f == name && !f.is_empty())?;
-        u16::try_from(id).ok()
+        self.field_ids.get(name).copied()
+    }
+
+    /// `node.child_by_field_name(name)` for a node of this table's grammar, by field id.
+    pub(crate) fn child<'t>(&self, node: Node<'t>, name: &str) -> Option<Node<'t>> {
+        match self.field_id(name) {
+            Some(id) => node.child_by_field_id(id),
+            None => node.child_by_field_name(name),
+        }
     }
 
     /// The node's kind, as `Node::kind` gives it.

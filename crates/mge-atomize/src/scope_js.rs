@@ -7,7 +7,7 @@ use tree_sitter::Node;
 
 use crate::classify::text;
 use crate::model::RefKind;
-use crate::parse::child_by_field;
+use crate::parse::Grammar;
 use crate::symbols::{member_chain, Fact, ScopeId, ScopeKind, SymbolTable};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,8 +35,8 @@ impl Ctx {
 
 pub(crate) type Walker<'s, 't> = crate::scope_walk::Walker<'s, 't, Ctx>;
 
-pub(crate) fn walk(src: &str, root: Node) -> SymbolTable {
-    Walker::run(src, root, Walker::visit)
+pub(crate) fn walk(src: &str, root: Node, grammar: Grammar) -> SymbolTable {
+    Walker::run(src, root, grammar, Walker::visit)
 }
 
 const FUNCTION_KINDS: [&str; 12] = [
@@ -56,7 +56,7 @@ const FUNCTION_KINDS: [&str; 12] = [
 
 impl<'s, 't> Walker<'s, 't> {
     pub(crate) fn visit(&mut self, n: Node<'t>, scope: ScopeId, ctx: Ctx) {
-        let kind = n.kind();
+        let kind = self.kind(n);
         if FUNCTION_KINDS.contains(&kind) {
             self.function(n, scope);
             return;
@@ -65,12 +65,12 @@ impl<'s, 't> Walker<'s, 't> {
             // `(row: number, col: number) => number`: the parameter names are bound in the type.
             let q = self.t.scopes[scope].qualified.clone();
             let inner = self.t.new_scope(scope, ScopeKind::Function, q);
-            self.push(child_by_field(n, "return_type"), inner, Ctx::plain());
-            self.push(child_by_field(n, "type"), inner, Ctx::plain());
-            if let Some(params) = child_by_field(n, "parameters") {
+            self.push(self.field(n, "return_type"), inner, Ctx::plain());
+            self.push(self.field(n, "type"), inner, Ctx::plain());
+            if let Some(params) = self.field(n, "parameters") {
                 self.parameters(params, inner);
             }
-            self.push(child_by_field(n, "type_parameters"), inner, Ctx::plain());
+            self.push(self.field(n, "type_parameters"), inner, Ctx::plain());
             return;
         }
         match kind {
@@ -145,7 +145,7 @@ impl<'s, 't> Walker<'s, 't> {
             "this" | "super" => {}
             "class_declaration" | "abstract_class_declaration" | "class" => self.class(n, scope),
             "interface_declaration" | "type_alias_declaration" => {
-                if let Some(name) = child_by_field(n, "name") {
+                if let Some(name) = self.field(n, "name") {
                     self.t.bind(scope, &self.name(name), name.start_byte());
                 }
                 let inner = self.t.new_scope(
@@ -156,10 +156,10 @@ impl<'s, 't> Walker<'s, 't> {
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
                 for ch in children.into_iter().rev() {
-                    if Some(ch) == child_by_field(n, "name") {
+                    if Some(ch) == self.field(n, "name") {
                         continue;
                     }
-                    let base = ch.kind() == "extends_type_clause";
+                    let base = self.kind(ch) == "extends_type_clause";
                     self.stack.push((
                         ch,
                         inner,
@@ -171,17 +171,17 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "type_parameter" => {
-                if let Some(name) = child_by_field(n, "name") {
+                if let Some(name) = self.field(n, "name") {
                     self.t.bind(scope, &self.name(name), name.start_byte());
                 }
-                self.push(child_by_field(n, "constraint"), scope, Ctx::plain());
-                self.push(child_by_field(n, "value"), scope, Ctx::plain());
+                self.push(self.field(n, "constraint"), scope, Ctx::plain());
+                self.push(self.field(n, "value"), scope, Ctx::plain());
             }
             "enum_declaration" => {
-                if let Some(name) = child_by_field(n, "name") {
+                if let Some(name) = self.field(n, "name") {
                     self.t.bind(scope, &self.name(name), name.start_byte());
                 }
-                self.push(child_by_field(n, "body"), scope, Ctx::plain());
+                self.push(self.field(n, "body"), scope, Ctx::plain());
             }
             "enum_assignment"
             | "pair"
@@ -193,15 +193,15 @@ impl<'s, 't> Walker<'s, 't> {
                 {
                     if let Some(name) = n
                         .child_by_field_name("name")
-                        .or_else(|| child_by_field(n, "property"))
+                        .or_else(|| self.field(n, "property"))
                     {
                         self.t.bind(scope, &self.name(name), name.start_byte());
                     }
                 }
                 let key = n
                     .child_by_field_name("name")
-                    .or_else(|| child_by_field(n, "key"))
-                    .or_else(|| child_by_field(n, "property"));
+                    .or_else(|| self.field(n, "key"))
+                    .or_else(|| self.field(n, "property"));
                 // A class field's initializer runs with `this` the instance.
                 let inner = if matches!(kind, "public_field_definition" | "field_definition")
                     && self.t.scopes[scope].kind == ScopeKind::Class
@@ -220,10 +220,10 @@ impl<'s, 't> Walker<'s, 't> {
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n
                     .named_children(&mut c)
-                    .filter(|ch| Some(*ch) != key || ch.kind() == "computed_property_name")
+                    .filter(|ch| Some(*ch) != key || self.kind(*ch) == "computed_property_name")
                     .collect();
                 for ch in children.into_iter().rev() {
-                    let at = if ch.kind() == "computed_property_name" {
+                    let at = if self.kind(ch) == "computed_property_name" {
                         scope
                     } else {
                         inner
@@ -234,7 +234,7 @@ impl<'s, 't> Walker<'s, 't> {
             "internal_module" | "module" => {
                 if let Some(name) = n
                     .child_by_field_name("name")
-                    .filter(|x| x.kind() == "identifier")
+                    .filter(|x| self.kind(*x) == "identifier")
                 {
                     self.t.bind(scope, &self.name(name), name.start_byte());
                 }
@@ -243,13 +243,13 @@ impl<'s, 't> Walker<'s, 't> {
                     ScopeKind::Function,
                     self.t.scopes[scope].qualified.clone(),
                 );
-                self.push(child_by_field(n, "body"), inner, Ctx::plain());
+                self.push(self.field(n, "body"), inner, Ctx::plain());
             }
             "variable_declarator" => {
-                self.push(child_by_field(n, "value"), scope, Ctx::plain());
-                self.push(child_by_field(n, "type"), scope, Ctx::plain());
+                self.push(self.field(n, "value"), scope, Ctx::plain());
+                self.push(self.field(n, "type"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "name"),
+                    self.field(n, "name"),
                     scope,
                     Ctx {
                         binding: true,
@@ -277,14 +277,14 @@ impl<'s, 't> Walker<'s, 't> {
                 }
                 match kind {
                     "assignment_pattern" | "object_assignment_pattern" => {
-                        self.push(child_by_field(n, "right"), scope, Ctx::plain());
-                        self.push(child_by_field(n, "left"), scope, ctx);
+                        self.push(self.field(n, "right"), scope, Ctx::plain());
+                        self.push(self.field(n, "left"), scope, ctx);
                     }
                     "pair_pattern" => {
-                        self.push(child_by_field(n, "value"), scope, ctx);
+                        self.push(self.field(n, "value"), scope, ctx);
                         if let Some(k) = n
                             .child_by_field_name("key")
-                            .filter(|k| k.kind() == "computed_property_name")
+                            .filter(|k| self.kind(*k) == "computed_property_name")
                         {
                             self.stack.push((k, scope, Ctx::plain()));
                         }
@@ -294,10 +294,10 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "catch_clause" => {
                 self.t.fact(n, Fact::Decision);
-                self.push(child_by_field(n, "body"), scope, Ctx::plain());
-                self.push(child_by_field(n, "type"), scope, Ctx::plain());
+                self.push(self.field(n, "body"), scope, Ctx::plain());
+                self.push(self.field(n, "type"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "parameter"),
+                    self.field(n, "parameter"),
                     scope,
                     Ctx {
                         binding: true,
@@ -307,11 +307,11 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "for_in_statement" => {
                 self.t.fact(n, Fact::Decision);
-                let declares = child_by_field(n, "kind").is_some();
-                self.push(child_by_field(n, "body"), scope, Ctx::plain());
-                self.push(child_by_field(n, "right"), scope, Ctx::plain());
+                let declares = self.field(n, "kind").is_some();
+                self.push(self.field(n, "body"), scope, Ctx::plain());
+                self.push(self.field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "left"),
+                    self.field(n, "left"),
                     scope,
                     Ctx {
                         binding: declares,
@@ -321,10 +321,10 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "assignment_expression" | "augmented_assignment_expression" => {
-                self.push(child_by_field(n, "right"), scope, Ctx::plain());
-                let left = child_by_field(n, "left");
+                self.push(self.field(n, "right"), scope, Ctx::plain());
+                let left = self.field(n, "left");
                 if let Some(l) = left {
-                    if l.kind() == "member_expression" {
+                    if self.kind(l) == "member_expression" {
                         self.member_write(l, scope);
                         return;
                     }
@@ -342,19 +342,19 @@ impl<'s, 't> Walker<'s, 't> {
             "export_statement" => self.export(n, scope),
             "member_expression" => self.member(n, scope, ctx),
             "call_expression" => {
-                let f = child_by_field(n, "function");
+                let f = self.field(n, "function");
                 if let Some(f) = f {
                     let callee = text(self.src, f);
                     if callee.len() <= 80 && !callee.contains('\n') {
                         self.t.callee(n, callee, true);
                     }
-                    if f.kind() == "super" {
+                    if self.kind(f) == "super" {
                         self.super_use(f, scope, "constructor");
                     }
                 }
-                self.push(child_by_field(n, "arguments"), scope, Ctx::plain());
-                self.push(child_by_field(n, "type_arguments"), scope, Ctx::plain());
-                if f.is_some_and(|f| f.kind() != "super") {
+                self.push(self.field(n, "arguments"), scope, Ctx::plain());
+                self.push(self.field(n, "type_arguments"), scope, Ctx::plain());
+                if f.is_some_and(|f| self.kind(f) != "super") {
                     self.push(
                         f,
                         scope,
@@ -366,16 +366,16 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "new_expression" => {
-                if let Some(c) = child_by_field(n, "constructor") {
+                if let Some(c) = self.field(n, "constructor") {
                     let callee = text(self.src, c);
                     if callee.len() <= 80 {
                         self.t.callee(n, &format!("new {callee}"), true);
                     }
                 }
-                self.push(child_by_field(n, "arguments"), scope, Ctx::plain());
-                self.push(child_by_field(n, "type_arguments"), scope, Ctx::plain());
+                self.push(self.field(n, "arguments"), scope, Ctx::plain());
+                self.push(self.field(n, "type_arguments"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "constructor"),
+                    self.field(n, "constructor"),
                     scope,
                     Ctx {
                         callee: true,
@@ -392,10 +392,10 @@ impl<'s, 't> Walker<'s, 't> {
                 },
             ),
             "jsx_opening_element" | "jsx_self_closing_element" => {
-                if let Some(name) = child_by_field(n, "name") {
+                if let Some(name) = self.field(n, "name") {
                     let t = self.name(name);
                     if t.starts_with(|c: char| c.is_ascii_uppercase())
-                        || name.kind() == "member_expression"
+                        || self.kind(name) == "member_expression"
                     {
                         self.stack.push((
                             name,
@@ -422,9 +422,9 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "extends_clause" => {
-                self.push(child_by_field(n, "type_arguments"), scope, Ctx::plain());
+                self.push(self.field(n, "type_arguments"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "value"),
+                    self.field(n, "value"),
                     scope,
                     Ctx {
                         base: true,
@@ -437,7 +437,7 @@ impl<'s, 't> Walker<'s, 't> {
                 let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
                 for ch in children.into_iter().rev() {
                     // The JS grammar puts the base expression directly in the heritage.
-                    let base = !matches!(ch.kind(), "extends_clause" | "implements_clause");
+                    let base = !matches!(self.kind(ch), "extends_clause" | "implements_clause");
                     self.stack.push((
                         ch,
                         scope,
@@ -454,8 +454,8 @@ impl<'s, 't> Walker<'s, 't> {
                 self.push_children(n, scope, Ctx::plain());
             }
             "binary_expression" => {
-                if let Some(op) = child_by_field(n, "operator") {
-                    if matches!(op.kind(), "&&" | "||" | "??") {
+                if let Some(op) = self.field(n, "operator") {
+                    if matches!(self.kind(op), "&&" | "||" | "??") {
                         self.t.fact(n, Fact::Decision);
                     }
                 }
@@ -503,7 +503,7 @@ impl<'s, 't> Walker<'s, 't> {
     /// object.
     fn member_write(&mut self, l: Node<'t>, scope: ScopeId) {
         let (base, attrs) = member_chain(self.src, l, "member_expression", "object", "property");
-        if base.kind() == "this" && attrs.len() == 1 {
+        if self.kind(base) == "this" && attrs.len() == 1 {
             if let Some(class) = self.t.scopes[scope].self_class.clone() {
                 self.t.member(l, scope, &class, &attrs[0]);
                 return;
@@ -525,7 +525,7 @@ impl<'s, 't> Walker<'s, 't> {
         if !ctx.callee && chain.len() <= 80 && !chain.contains('\n') {
             self.t.callee(n, chain, false);
         }
-        match base.kind() {
+        match self.kind(base) {
             "identifier" => {
                 let name = self.name(base);
                 self.t

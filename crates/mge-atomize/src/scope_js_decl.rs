@@ -12,8 +12,8 @@ use crate::symbols::{member_chain, Fact, RawImport, ScopeId, ScopeKind, MODULE};
 impl<'s, 't> Walker<'s, 't> {
     pub(crate) fn function(&mut self, n: Node<'t>, scope: ScopeId) {
         self.t.fact(n, Fact::Definition);
-        let kind = n.kind();
-        let name_node = child_by_field(n, "name");
+        let kind = self.kind(n);
+        let name_node = self.field(n, "name");
         let name = name_node.map(|x| self.name(x)).unwrap_or_default();
         let in_class = self.t.scopes[scope].kind == ScopeKind::Class;
         if let Some(id) = name_node {
@@ -59,17 +59,17 @@ impl<'s, 't> Walker<'s, 't> {
                 self.t.bind(inner, &name, id.start_byte());
             }
         }
-        self.push(child_by_field(n, "body"), inner, Ctx::plain());
-        self.push(child_by_field(n, "return_type"), inner, Ctx::plain());
-        if let Some(p) = child_by_field(n, "parameter") {
+        self.push(self.field(n, "body"), inner, Ctx::plain());
+        self.push(self.field(n, "return_type"), inner, Ctx::plain());
+        if let Some(p) = self.field(n, "parameter") {
             self.t.bind(inner, &self.name(p), p.start_byte());
         }
-        if let Some(params) = child_by_field(n, "parameters") {
+        if let Some(params) = self.field(n, "parameters") {
             self.parameters(params, inner);
         }
-        self.push(child_by_field(n, "type_parameters"), inner, Ctx::plain());
+        self.push(self.field(n, "type_parameters"), inner, Ctx::plain());
         if kind == "method_definition" {
-            if let Some(id) = name_node.filter(|x| x.kind() == "computed_property_name") {
+            if let Some(id) = name_node.filter(|x| self.kind(*x) == "computed_property_name") {
                 self.stack.push((id, scope, Ctx::plain()));
             }
         }
@@ -79,17 +79,17 @@ impl<'s, 't> Walker<'s, 't> {
         let mut c = params.walk();
         let list: Vec<Node<'t>> = params.named_children(&mut c).collect();
         for p in list.into_iter().rev() {
-            match p.kind() {
+            match self.kind(p) {
                 "required_parameter" | "optional_parameter" => {
-                    self.push(child_by_field(p, "value"), inner, Ctx::plain());
-                    self.push(child_by_field(p, "type"), inner, Ctx::plain());
+                    self.push(self.field(p, "value"), inner, Ctx::plain());
+                    self.push(self.field(p, "type"), inner, Ctx::plain());
                     let pattern = p
                         .child_by_field_name("pattern")
-                        .or_else(|| child_by_field(p, "name"));
+                        .or_else(|| self.field(p, "name"));
                     let mut c2 = p.walk();
-                    let is_property = p
-                        .children(&mut c2)
-                        .any(|ch| ch.kind() == "accessibility_modifier" || ch.kind() == "readonly");
+                    let is_property = p.children(&mut c2).any(|ch| {
+                        self.kind(ch) == "accessibility_modifier" || self.kind(ch) == "readonly"
+                    });
                     if let Some(pat) = pattern {
                         if is_property {
                             if let Some(class) = self.t.scopes[inner].self_class.clone() {
@@ -128,7 +128,7 @@ impl<'s, 't> Walker<'s, 't> {
 
     pub(crate) fn class(&mut self, n: Node<'t>, scope: ScopeId) {
         self.t.fact(n, Fact::Definition);
-        let name_node = child_by_field(n, "name");
+        let name_node = self.field(n, "name");
         let name = name_node.map(|x| self.name(x)).unwrap_or_default();
         if let Some(id) = name_node {
             self.t.bind(scope, &name, id.start_byte());
@@ -144,7 +144,7 @@ impl<'s, 't> Walker<'s, 't> {
         let mut c = n.walk();
         let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
         for ch in &children {
-            if ch.kind() == "class_heritage" {
+            if self.kind(*ch) == "class_heritage" {
                 if let Some(base) = first_base(self.src, *ch) {
                     self.t.scopes[inner].first_base = Some(base);
                 }
@@ -154,7 +154,7 @@ impl<'s, 't> Walker<'s, 't> {
             if Some(ch) == name_node {
                 continue;
             }
-            match ch.kind() {
+            match self.kind(ch) {
                 "class_body" => self.stack.push((ch, inner, Ctx::plain())),
                 "type_parameters" | "class_heritage" => {
                     self.stack.push((ch, params_scope, Ctx::plain()))
@@ -173,11 +173,11 @@ impl<'s, 't> Walker<'s, 't> {
         let mut records: Vec<(String, Option<String>, ImportKind, usize)> = Vec::new();
         let mut c = n.walk();
         for ch in n.named_children(&mut c) {
-            match ch.kind() {
+            match self.kind(ch) {
                 "import_clause" => {
                     let mut c2 = ch.walk();
                     for part in ch.named_children(&mut c2) {
-                        match part.kind() {
+                        match self.kind(part) {
                             "identifier" => records.push((
                                 self.name(part),
                                 Some("default".into()),
@@ -198,7 +198,7 @@ impl<'s, 't> Walker<'s, 't> {
                                 let mut c3 = part.walk();
                                 for spec in part
                                     .named_children(&mut c3)
-                                    .filter(|s| s.kind() == "import_specifier")
+                                    .filter(|s| self.kind(*s) == "import_specifier")
                                 {
                                     let (name, local) = specifier_names(self.src, spec);
                                     records.push((
@@ -218,7 +218,7 @@ impl<'s, 't> Walker<'s, 't> {
                         .child_by_field_name("source")
                         .map(|s| unquote(text(self.src, s)))
                         .unwrap_or_default();
-                    if let Some(id) = ch.named_child(0).filter(|x| x.kind() == "identifier") {
+                    if let Some(id) = ch.named_child(0).filter(|x| self.kind(*x) == "identifier") {
                         self.t.bind(scope, &self.name(id), id.start_byte());
                         if scope == MODULE {
                             self.t.imports.push(RawImport {
@@ -235,12 +235,11 @@ impl<'s, 't> Walker<'s, 't> {
                 _ => {}
             }
         }
-        if records.is_empty() && child_by_field(n, "source").is_some() && scope == MODULE {
+        if records.is_empty() && self.field(n, "source").is_some() && scope == MODULE {
             let mut c4 = n.walk();
-            if !n
-                .named_children(&mut c4)
-                .any(|ch| ch.kind() == "import_clause" || ch.kind() == "import_require_clause")
-            {
+            if !n.named_children(&mut c4).any(|ch| {
+                self.kind(ch) == "import_clause" || self.kind(ch) == "import_require_clause"
+            }) {
                 self.t.imports.push(RawImport {
                     pos: n.start_byte(),
                     local: String::new(),
@@ -276,12 +275,13 @@ impl<'s, 't> Walker<'s, 't> {
         if let Some(module) = source {
             let mut any = false;
             for ch in &children {
-                match ch.kind() {
+                match self.kind(*ch) {
                     "export_clause" => {
                         let mut c2 = ch.walk();
+                        let kinds = self.kinds;
                         for spec in ch
                             .named_children(&mut c2)
-                            .filter(|s| s.kind() == "export_specifier")
+                            .filter(|s| kinds.name(*s) == "export_specifier")
                         {
                             let (name, local) = specifier_names(self.src, spec);
                             self.t.imports.push(RawImport {
@@ -324,17 +324,17 @@ impl<'s, 't> Walker<'s, 't> {
             return;
         }
         for ch in children.into_iter().rev() {
-            match ch.kind() {
+            match self.kind(ch) {
                 "export_clause" => {
                     let mut c2 = ch.walk();
                     let specs: Vec<Node<'t>> = ch
                         .named_children(&mut c2)
-                        .filter(|s| s.kind() == "export_specifier")
+                        .filter(|s| self.kind(*s) == "export_specifier")
                         .collect();
                     for spec in specs {
                         if let Some(name) = spec
                             .child_by_field_name("name")
-                            .filter(|x| x.kind() == "identifier")
+                            .filter(|x| self.kind(*x) == "identifier")
                         {
                             self.t.use_name(
                                 name,
@@ -350,7 +350,7 @@ impl<'s, 't> Walker<'s, 't> {
                 _ => self.stack.push((ch, scope, Ctx::plain())),
             }
         }
-        if child_by_field(n, "value").is_some() || children_has_default(n) {
+        if self.field(n, "value").is_some() || children_has_default(n) {
             self.t.bind(scope, "default", n.start_byte());
         }
     }

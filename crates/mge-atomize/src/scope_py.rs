@@ -6,7 +6,7 @@ use tree_sitter::Node;
 
 use crate::classify::text;
 use crate::model::{ImportKind, RefKind};
-use crate::parse::child_by_field;
+use crate::parse::{child_by_field, Grammar};
 use crate::symbols::{member_chain, Fact, RawImport, ScopeId, ScopeKind, SymbolTable, MODULE};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,13 +36,13 @@ impl Ctx {
 
 type Walker<'s, 't> = crate::scope_walk::Walker<'s, 't, Ctx>;
 
-pub(crate) fn walk(src: &str, root: Node) -> SymbolTable {
-    Walker::run(src, root, Walker::visit)
+pub(crate) fn walk(src: &str, root: Node, grammar: Grammar) -> SymbolTable {
+    Walker::run(src, root, grammar, Walker::visit)
 }
 
 impl<'s, 't> Walker<'s, 't> {
     fn visit(&mut self, n: Node<'t>, scope: ScopeId, ctx: Ctx) {
-        match n.kind() {
+        match self.kind(n) {
             "comment" | "string_start" | "string_end" | "string_content" | "escape_sequence" => {}
             "string" if ctx.ty && !ctx.base => self.forward_references(n, scope),
             "identifier" => {
@@ -78,17 +78,17 @@ impl<'s, 't> Walker<'s, 't> {
                     ScopeKind::Function,
                     self.t.scopes[scope].qualified.clone(),
                 );
-                if let Some(params) = child_by_field(n, "parameters") {
+                if let Some(params) = self.field(n, "parameters") {
                     self.parameters(params, scope, inner);
                 }
-                self.push(child_by_field(n, "body"), inner, Ctx::plain());
+                self.push(self.field(n, "body"), inner, Ctx::plain());
             }
             "class_definition" => self.class(n, scope),
             "decorated_definition" => {
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
                 for ch in children.into_iter().rev() {
-                    if ch.kind() == "decorator" {
+                    if self.kind(ch) == "decorator" {
                         self.push_children(
                             ch,
                             scope,
@@ -115,9 +115,9 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "for_in_clause" => {
                 self.t.fact(n, Fact::Decision);
-                self.push(child_by_field(n, "right"), scope, Ctx::plain());
+                self.push(self.field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "left"),
+                    self.field(n, "left"),
                     scope,
                     Ctx {
                         binding: true,
@@ -126,9 +126,9 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "assignment" | "augmented_assignment" => {
-                self.push(child_by_field(n, "right"), scope, Ctx::plain());
+                self.push(self.field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "type"),
+                    self.field(n, "type"),
                     scope,
                     Ctx {
                         ty: true,
@@ -136,7 +136,7 @@ impl<'s, 't> Walker<'s, 't> {
                     },
                 );
                 self.push(
-                    child_by_field(n, "left"),
+                    self.field(n, "left"),
                     scope,
                     Ctx {
                         binding: true,
@@ -146,11 +146,11 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "for_statement" => {
                 self.t.fact(n, Fact::Decision);
-                self.push(child_by_field(n, "alternative"), scope, Ctx::plain());
-                self.push(child_by_field(n, "body"), scope, Ctx::plain());
-                self.push(child_by_field(n, "right"), scope, Ctx::plain());
+                self.push(self.field(n, "alternative"), scope, Ctx::plain());
+                self.push(self.field(n, "body"), scope, Ctx::plain());
+                self.push(self.field(n, "right"), scope, Ctx::plain());
                 self.push(
-                    child_by_field(n, "left"),
+                    self.field(n, "left"),
                     scope,
                     Ctx {
                         binding: true,
@@ -159,7 +159,7 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "as_pattern" => {
-                let alias = child_by_field(n, "alias");
+                let alias = self.field(n, "alias");
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n
                     .named_children(&mut c)
@@ -179,7 +179,7 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "except_clause" => {
                 self.t.fact(n, Fact::Decision);
-                let alias = child_by_field(n, "alias");
+                let alias = self.field(n, "alias");
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n
                     .named_children(&mut c)
@@ -198,14 +198,14 @@ impl<'s, 't> Walker<'s, 't> {
                 );
             }
             "named_expression" => {
-                self.push(child_by_field(n, "value"), scope, Ctx::plain());
+                self.push(self.field(n, "value"), scope, Ctx::plain());
                 // The walrus binds in the enclosing function, not the comprehension.
                 let mut target = scope;
                 while self.t.scopes[target].kind == ScopeKind::Comprehension {
                     target = self.t.scopes[target].parent.unwrap_or(MODULE);
                 }
                 self.push(
-                    child_by_field(n, "name"),
+                    self.field(n, "name"),
                     target,
                     Ctx {
                         binding: true,
@@ -217,7 +217,7 @@ impl<'s, 't> Walker<'s, 't> {
                 let mut c = n.walk();
                 let names: Vec<String> = n
                     .named_children(&mut c)
-                    .filter(|ch| ch.kind() == "identifier")
+                    .filter(|ch| self.kind(*ch) == "identifier")
                     .map(|ch| self.name(ch))
                     .collect();
                 for name in names {
@@ -230,18 +230,18 @@ impl<'s, 't> Walker<'s, 't> {
             }
             "attribute" => self.attribute(n, scope, ctx),
             "call" => {
-                let f = child_by_field(n, "function");
+                let f = self.field(n, "function");
                 if let Some(f) = f {
                     let callee = text(self.src, f);
                     if callee.len() <= 80 && !callee.contains('\n') {
                         self.t.callee(n, callee, true);
                     }
-                    if f.kind() == "identifier" && callee == "super" {
+                    if self.kind(f) == "identifier" && callee == "super" {
                         // Bare `super(...)` call; `super().m` is handled by the attribute.
                         self.super_use(n, scope, "__init__");
                     }
                 }
-                self.push(child_by_field(n, "arguments"), scope, Ctx::plain());
+                self.push(self.field(n, "arguments"), scope, Ctx::plain());
                 if f.is_some_and(|f| text(self.src, f) != "super") {
                     self.push(
                         f,
@@ -255,7 +255,7 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "keyword_argument" => self.push(
-                child_by_field(n, "value"),
+                self.field(n, "value"),
                 scope,
                 Ctx {
                     ty: ctx.ty,
@@ -313,7 +313,7 @@ impl<'s, 't> Walker<'s, 't> {
                 let mut c = n.walk();
                 let children: Vec<Node<'t>> = n.named_children(&mut c).collect();
                 for ch in children.into_iter().rev() {
-                    let binding = ch.kind() != "dotted_name" && ctx.binding;
+                    let binding = self.kind(ch) != "dotted_name" && ctx.binding;
                     self.stack.push((
                         ch,
                         scope,
@@ -342,7 +342,7 @@ impl<'s, 't> Walker<'s, 't> {
             .child_by_field_name("name")
             .map(|x| self.name(x))
             .unwrap_or_default();
-        if let Some(id) = child_by_field(n, "name") {
+        if let Some(id) = self.field(n, "name") {
             self.t.bind(scope, &name, id.start_byte());
             self.define_function(scope, &name);
         }
@@ -360,19 +360,19 @@ impl<'s, 't> Walker<'s, 't> {
             let base = self.t.scopes[scope].first_base.clone();
             self.t.scopes[inner].first_base = base;
         }
-        self.push(child_by_field(n, "body"), inner, Ctx::plain());
+        self.push(self.field(n, "body"), inner, Ctx::plain());
         self.push(
-            child_by_field(n, "return_type"),
+            self.field(n, "return_type"),
             scope,
             Ctx {
                 ty: true,
                 ..Ctx::plain()
             },
         );
-        if let Some(params) = child_by_field(n, "parameters") {
+        if let Some(params) = self.field(n, "parameters") {
             self.parameters(params, scope, inner);
         }
-        if let Some(tp) = child_by_field(n, "type_parameters") {
+        if let Some(tp) = self.field(n, "type_parameters") {
             self.type_parameters(tp, inner);
         }
     }
@@ -382,12 +382,12 @@ impl<'s, 't> Walker<'s, 't> {
         let mut c = params.walk();
         let list: Vec<Node<'t>> = params.named_children(&mut c).collect();
         for p in list {
-            match p.kind() {
+            match self.kind(p) {
                 "identifier" => self.t.bind(inner, &self.name(p), p.start_byte()),
                 "typed_parameter" => {
                     let mut c2 = p.walk();
                     for ch in p.named_children(&mut c2) {
-                        match ch.kind() {
+                        match self.kind(ch) {
                             "identifier" => self.t.bind(inner, &self.name(ch), ch.start_byte()),
                             "list_splat_pattern" | "dictionary_splat_pattern" => {
                                 if let Some(id) = ch.named_child(0) {
@@ -398,7 +398,7 @@ impl<'s, 't> Walker<'s, 't> {
                         }
                     }
                     self.push(
-                        child_by_field(p, "type"),
+                        self.field(p, "type"),
                         outer,
                         Ctx {
                             ty: true,
@@ -407,7 +407,7 @@ impl<'s, 't> Walker<'s, 't> {
                     );
                 }
                 "default_parameter" | "typed_default_parameter" => {
-                    if let Some(name) = child_by_field(p, "name") {
+                    if let Some(name) = self.field(p, "name") {
                         let mut names = Vec::new();
                         crate::classify::pattern_names(self.src, name, &mut names);
                         for nm in names {
@@ -415,14 +415,14 @@ impl<'s, 't> Walker<'s, 't> {
                         }
                     }
                     self.push(
-                        child_by_field(p, "type"),
+                        self.field(p, "type"),
                         outer,
                         Ctx {
                             ty: true,
                             ..Ctx::plain()
                         },
                     );
-                    self.push(child_by_field(p, "value"), outer, Ctx::plain());
+                    self.push(self.field(p, "value"), outer, Ctx::plain());
                 }
                 "list_splat_pattern" | "dictionary_splat_pattern" | "tuple_pattern" => {
                     let mut names = Vec::new();
@@ -440,7 +440,7 @@ impl<'s, 't> Walker<'s, 't> {
         let mut c = tp.walk();
         let list: Vec<Node<'t>> = tp.named_children(&mut c).collect();
         for p in list {
-            if let Some(id) = p.named_child(0).filter(|x| x.kind() == "identifier") {
+            if let Some(id) = p.named_child(0).filter(|x| self.kind(*x) == "identifier") {
                 self.t.bind(scope, &self.name(id), id.start_byte());
             }
         }
@@ -452,23 +452,23 @@ impl<'s, 't> Walker<'s, 't> {
             .child_by_field_name("name")
             .map(|x| self.name(x))
             .unwrap_or_default();
-        if let Some(id) = child_by_field(n, "name") {
+        if let Some(id) = self.field(n, "name") {
             self.t.bind(scope, &name, id.start_byte());
         }
         let qualified = self.qualify(scope, &name);
         let inner = self.t.new_scope(scope, ScopeKind::Class, qualified);
-        self.push(child_by_field(n, "body"), inner, Ctx::plain());
-        if let Some(sup) = child_by_field(n, "superclasses") {
+        self.push(self.field(n, "body"), inner, Ctx::plain());
+        if let Some(sup) = self.field(n, "superclasses") {
             let mut c = sup.walk();
             let args: Vec<Node<'t>> = sup.named_children(&mut c).collect();
             for a in args.into_iter().rev() {
-                if a.kind() == "keyword_argument" {
-                    self.push(child_by_field(a, "value"), scope, Ctx::plain());
+                if self.kind(a) == "keyword_argument" {
+                    self.push(self.field(a, "value"), scope, Ctx::plain());
                 } else {
-                    if matches!(a.kind(), "identifier" | "attribute") {
+                    if matches!(self.kind(a), "identifier" | "attribute") {
                         let (base, attrs) =
                             member_chain(self.src, a, "attribute", "object", "attribute");
-                        if base.kind() == "identifier" {
+                        if self.kind(base) == "identifier" {
                             self.t.scopes[inner].first_base = Some((self.name(base), attrs));
                         }
                     }
@@ -483,7 +483,7 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
         }
-        if let Some(tp) = child_by_field(n, "type_parameters") {
+        if let Some(tp) = self.field(n, "type_parameters") {
             self.type_parameters(tp, inner);
         }
     }
@@ -495,7 +495,7 @@ impl<'s, 't> Walker<'s, 't> {
         let mut c = n.walk();
         let mut content = String::new();
         for ch in n.named_children(&mut c) {
-            match ch.kind() {
+            match self.kind(ch) {
                 "string_content" => content.push_str(text(self.src, ch)),
                 "string_start" | "string_end" => {}
                 // An f-string or an escape: not a plain forward reference.
@@ -532,7 +532,7 @@ impl<'s, 't> Walker<'s, 't> {
         if !ctx.callee && chain_text.len() <= 80 && !chain_text.contains('\n') {
             self.t.callee(n, chain_text, false);
         }
-        match base.kind() {
+        match self.kind(base) {
             "identifier" => {
                 let name = self.name(base);
                 let sc = &self.t.scopes[scope];
@@ -557,12 +557,12 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "call" => {
-                let f = child_by_field(base, "function");
+                let f = self.field(base, "function");
                 if f.is_some_and(|f| text(self.src, f) == "super") {
                     if let Some(first) = attrs.first() {
                         self.super_use(base, scope, first);
                     }
-                    self.push(child_by_field(base, "arguments"), scope, Ctx::plain());
+                    self.push(self.field(base, "arguments"), scope, Ctx::plain());
                 } else {
                     self.stack.push((base, scope, Ctx::plain()));
                 }
@@ -574,11 +574,11 @@ impl<'s, 't> Walker<'s, 't> {
     fn import(&mut self, n: Node<'t>, scope: ScopeId) {
         let line = n.start_position().row as u32 + 1;
         let mut records: Vec<(String, String, Option<String>, ImportKind, usize)> = Vec::new();
-        match n.kind() {
+        match self.kind(n) {
             "import_statement" => {
                 let mut c = n.walk();
                 for ch in n.named_children(&mut c) {
-                    match ch.kind() {
+                    match self.kind(ch) {
                         "dotted_name" => {
                             let module = self.name(ch);
                             let local = module.split('.').next().unwrap_or("").to_string();
@@ -612,14 +612,14 @@ impl<'s, 't> Walker<'s, 't> {
                 }
             }
             "import_from_statement" => {
-                let module_node = child_by_field(n, "module_name");
+                let module_node = self.field(n, "module_name");
                 let module = module_node.map(|m| self.name(m)).unwrap_or_default();
                 let mut c = n.walk();
                 for ch in n.named_children(&mut c) {
                     if Some(ch) == module_node {
                         continue;
                     }
-                    match ch.kind() {
+                    match self.kind(ch) {
                         "dotted_name" => {
                             let name = self.name(ch);
                             records.push((

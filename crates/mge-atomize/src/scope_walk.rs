@@ -7,10 +7,13 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tree_sitter::{Node, TreeCursor};
 
 use crate::classify::text;
+use crate::parse::{Grammar, KindTable};
 use crate::symbols::{ScopeId, ScopeKind, SymbolTable, MODULE};
 
 pub(crate) struct Walker<'s, 't, C> {
     pub(crate) src: &'s str,
+    /// The grammar's kind and field tables (no C-string conversions per node).
+    pub(crate) kinds: &'static KindTable,
     pub(crate) t: SymbolTable,
     pub(crate) stack: Vec<(Node<'t>, ScopeId, C)>,
     cursor: TreeCursor<'t>,
@@ -29,10 +32,12 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
     pub(crate) fn run(
         src: &'s str,
         root: Node<'t>,
+        grammar: Grammar,
         visit: fn(&mut Self, Node<'t>, ScopeId, C),
     ) -> SymbolTable {
         let mut w = Walker {
             src,
+            kinds: grammar.kinds(),
             t: SymbolTable::new(),
             stack: vec![(root, MODULE, C::default())],
             cursor: root.walk(),
@@ -61,6 +66,16 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
             stack.push((ch, scope, ctx));
         }
         stack[start..].reverse();
+    }
+
+    /// The node's kind (`Node::kind`, from the grammar's table).
+    pub(crate) fn kind(&self, n: Node) -> &'static str {
+        self.kinds.name(n)
+    }
+
+    /// The child in field `name` (`Node::child_by_field_name`, by field id).
+    pub(crate) fn field(&self, n: Node<'t>, name: &str) -> Option<Node<'t>> {
+        self.kinds.child(n, name)
     }
 
     pub(crate) fn name(&self, n: Node) -> String {
