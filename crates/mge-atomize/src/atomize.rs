@@ -145,9 +145,9 @@ pub fn atomize_parsed(
 pub fn rescore(files: &mut [AtomizedFile], whole_plan: bool) {
     let scores: Vec<Vec<f64>> = {
         let index = if whole_plan {
-            PlanIndex::new(files)
+            PlanIndex::new_without_reasons(files)
         } else {
-            PlanIndex::partial(files)
+            PlanIndex::partial_without_reasons(files)
         };
         files
             .iter()

@@ -139,6 +139,10 @@ pub struct PlanIndex<'a> {
     /// Per file: wildcard imports and `export *` re-exports.
     wildcards: Vec<Vec<&'a ImportBinding>>,
     by_id: HashMap<&'a str, AtomLocation>,
+    /// Per file: the plan file each imported module specifier names, resolved once.
+    modules: Vec<HashMap<&'a str, Option<usize>>>,
+    /// When false, unresolved references carry no reason (scoring needs only the verdict).
+    reasons: bool,
     /// When false, a relative import of a module missing from the files counts as external
     /// (single-file atomization); when true it is unresolved (a whole plan).
     strict: bool,
@@ -195,6 +199,18 @@ impl<'a> PlanIndex<'a> {
             imports.push(imp);
             wildcards.push(wild);
         }
+        let modules = files
+            .iter()
+            .map(|f| {
+                let mut m: HashMap<&str, Option<usize>> = HashMap::default();
+                for b in &f.imports {
+                    m.entry(b.module.as_str()).or_insert_with(|| {
+                        resolve_module(&by_path, &f.path, f.language, &b.module)
+                    });
+                }
+                m
+            })
+            .collect();
         PlanIndex {
             files,
             by_path,
@@ -202,7 +218,37 @@ impl<'a> PlanIndex<'a> {
             imports,
             wildcards,
             by_id,
+            modules,
+            reasons: true,
             strict: false,
+        }
+    }
+
+    /// [`PlanIndex::partial`] whose unresolved references carry no reason text: for
+    /// completeness scores, which count resolutions only.
+    pub(crate) fn partial_without_reasons(files: &'a [AtomizedFile]) -> PlanIndex<'a> {
+        PlanIndex {
+            reasons: false,
+            ..PlanIndex::partial(files)
+        }
+    }
+
+    /// [`PlanIndex::new`] whose unresolved references carry no reason text.
+    pub(crate) fn new_without_reasons(files: &'a [AtomizedFile]) -> PlanIndex<'a> {
+        PlanIndex {
+            reasons: false,
+            ..PlanIndex::new(files)
+        }
+    }
+
+    /// An unresolved resolution; the reason is written only when reasons are kept.
+    fn unresolved(&self, reason: impl FnOnce() -> String) -> Resolution {
+        Resolution::Unresolved {
+            reason: if self.reasons {
+                reason()
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -285,9 +331,8 @@ impl<'a> PlanIndex<'a> {
         depth: usize,
     ) -> Resolution {
         if depth > MAX_CHAIN {
-            return Resolution::Unresolved {
-                reason: format!("re-export chain for '{name}' longer than {MAX_CHAIN}"),
-            };
+            return self
+                .unresolved(|| format!("re-export chain for '{name}' longer than {MAX_CHAIN}"));
         }
         if let Some(atoms) = self.defs[file].get(name) {
             let mut providers: Vec<AtomLocation> = atoms
@@ -345,12 +390,12 @@ impl<'a> PlanIndex<'a> {
                 };
             }
         }
-        Resolution::Unresolved {
-            reason: format!(
+        self.unresolved(|| {
+            format!(
                 "'{name}' is neither defined nor imported in {}",
                 self.files[file].path
-            ),
-        }
+            )
+        })
     }
 
     fn is_plan_relative(&self, module: &str) -> bool {
@@ -358,6 +403,9 @@ impl<'a> PlanIndex<'a> {
     }
 
     fn module_file(&self, file: usize, module: &str) -> Option<usize> {
+        if let Some(&found) = self.modules[file].get(module) {
+            return found;
+        }
         let f = &self.files[file];
         resolve_module(&self.by_path, &f.path, f.language, module)
     }
@@ -372,12 +420,12 @@ impl<'a> PlanIndex<'a> {
     ) -> Resolution {
         let Some(target) = self.module_file(file, &b.module) else {
             if self.is_plan_relative(&b.module) {
-                return Resolution::Unresolved {
-                    reason: format!(
+                return self.unresolved(|| {
+                    format!(
                         "module '{}' imported at {}:{} is not a file of the plan",
                         b.module, self.files[file].path, b.line
-                    ),
-                };
+                    )
+                });
             }
             // `import a.b` binds `a`; `a.b.f` may name plan module `a/b.py`.
             if b.kind == ImportKind::Module && !attrs.is_empty() {
@@ -483,9 +531,9 @@ impl<'a> PlanIndex<'a> {
                         return self.resolve_binding(target, b, attrs, depth + 1);
                     }
                 }
-                Resolution::Unresolved {
-                    reason: format!("'{name}' is not defined in {}", self.files[target].path),
-                }
+                self.unresolved(|| {
+                    format!("'{name}' is not defined in {}", self.files[target].path)
+                })
             }
             Resolution::Plan { providers, .. } => Resolution::Plan {
                 providers,
@@ -519,9 +567,8 @@ impl<'a> PlanIndex<'a> {
     /// classes when the class itself does not define it.
     fn resolve_member(&self, file: usize, class: &str, member: &str, depth: usize) -> Resolution {
         if depth > MAX_CHAIN {
-            return Resolution::Unresolved {
-                reason: format!("base-class chain of '{class}' longer than {MAX_CHAIN}"),
-            };
+            return self
+                .unresolved(|| format!("base-class chain of '{class}' longer than {MAX_CHAIN}"));
         }
         let key = format!("{class}.{member}");
         if let Some(atoms) = self.defs[file].get(key.as_str()) {
@@ -538,9 +585,8 @@ impl<'a> PlanIndex<'a> {
             .iter()
             .find(|a| a.kind == AtomKind::ClassHeader && a.qualified_name == class);
         let Some(header) = header else {
-            return Resolution::Unresolved {
-                reason: format!("class '{class}' not found in {}", self.files[file].path),
-            };
+            return self
+                .unresolved(|| format!("class '{class}' not found in {}", self.files[file].path));
         };
         let bases: Vec<&Reference> = header
             .references
@@ -565,8 +611,8 @@ impl<'a> PlanIndex<'a> {
                 _ => {}
             }
         }
-        Resolution::Unresolved {
-            reason: format!(
+        self.unresolved(|| {
+            format!(
                 "'{class}' has no member '{member}' in {}{}",
                 self.files[file].path,
                 if bases.is_empty() {
@@ -574,8 +620,8 @@ impl<'a> PlanIndex<'a> {
                 } else {
                     " nor in its bases"
                 }
-            ),
-        }
+            )
+        })
     }
 
     /// Context completeness of one atom: resolved references / references (1.0 with none).
@@ -741,9 +787,7 @@ impl<'a> PlanIndex<'a> {
                 }
             }
         }
-        Resolution::Unresolved {
-            reason: format!("'{name}' is not bound in {}", f.path),
-        }
+        self.unresolved(|| format!("'{name}' is not bound in {}", f.path))
     }
 
     fn import_link(
