@@ -75,6 +75,8 @@ impl<'s, 't> Walker<'s, 't> {
         }
         match kind {
             "comment"
+            // A plain string literal holds fragments and escapes, never a name.
+            | "string"
             | "string_fragment"
             | "escape_sequence"
             | "property_identifier"

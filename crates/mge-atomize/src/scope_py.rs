@@ -45,6 +45,8 @@ impl<'s, 't> Walker<'s, 't> {
         match self.kind(n) {
             "comment" | "string_start" | "string_end" | "string_content" | "escape_sequence" => {}
             "string" if ctx.ty && !ctx.base => self.forward_references(n, scope),
+            // Only an f-string holds names (in its interpolations).
+            "string" if !is_f_string(text(self.src, n)) => {}
             "identifier" => {
                 let name = self.name(n);
                 if ctx.binding {
@@ -695,4 +697,12 @@ fn first_param_name(src: &str, def: Node) -> Option<String> {
         _ => return None,
     };
     Some(text(src, id).to_string())
+}
+
+/// Whether a string literal is an f-string (its prefix, before the quote, holds `f` or `F`).
+fn is_f_string(literal: &str) -> bool {
+    literal
+        .bytes()
+        .take_while(|&b| b != b'"' && b != b'\'')
+        .any(|b| b == b'f' || b == b'F')
 }

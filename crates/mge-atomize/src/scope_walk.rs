@@ -10,6 +10,10 @@ use crate::classify::text;
 use crate::parse::{Grammar, KindTable};
 use crate::symbols::{ScopeId, ScopeKind, SymbolTable, MODULE};
 
+/// Up to this many named children, [`Walker::push_children`] looks them up by index (a scan
+/// from the first child per lookup); beyond, it steps a tree cursor once through them.
+const INDEXED_CHILDREN_MAX: usize = 8;
+
 pub(crate) struct Walker<'s, 't, C> {
     pub(crate) src: &'s str,
     /// The grammar's kind and field tables (no C-string conversions per node).
@@ -58,9 +62,22 @@ impl<'s, 't, C: Copy + Default> Walker<'s, 't, C> {
 
     /// Pushes the named children so that they are visited in source order.
     pub(crate) fn push_children(&mut self, n: Node<'t>, scope: ScopeId, ctx: C) {
+        let count = n.named_child_count();
+        if count == 0 {
+            return;
+        }
+        if count <= INDEXED_CHILDREN_MAX {
+            // By index, last first: each lookup is a short scan of the children, cheaper than
+            // the cursor's sibling steps for the few children most nodes have.
+            for i in (0..count).rev() {
+                if let Some(ch) = n.named_child(i) {
+                    self.stack.push((ch, scope, ctx));
+                }
+            }
+            return;
+        }
         // One shared cursor, no allocation: push in order, then reverse the pushed run.
         let Walker { cursor, stack, .. } = self;
-        cursor.reset(n);
         let start = stack.len();
         for ch in n.named_children(cursor) {
             stack.push((ch, scope, ctx));
