@@ -2,7 +2,7 @@
 //! range, from a per-line "holds code" flag computed on the syntax tree. Docstrings (string-only
 //! expression statements) count as comments.
 
-use tree_sitter::Tree;
+use tree_sitter::{Node, Tree, TreeCursor};
 
 use crate::parse::Grammar;
 
@@ -43,10 +43,12 @@ impl LineIndex {
         let last_line = starts.len() - 1;
         let kinds = grammar.kinds();
         let mut code = vec![false; starts.len()];
-        let mut cursor = tree.root_node().walk();
-        let (mut depth, mut max_depth, mut deepest_at) = (0usize, 0usize, (1u32, 1u32));
-        loop {
-            let node = cursor.node();
+        let root = tree.root_node();
+        let mut cursor = root.walk();
+        // Preorder with an explicit stack of (node, depth): children pushed last first.
+        let mut stack = vec![(root, 0usize)];
+        let (mut max_depth, mut deepest_at) = (0usize, (1u32, 1u32));
+        while let Some((node, depth)) = stack.pop() {
             if depth > max_depth {
                 max_depth = depth;
                 deepest_at = crate::parse::position(node);
@@ -59,51 +61,42 @@ impl LineIndex {
                     && node
                         .named_child(0)
                         .is_some_and(|c| kinds.name(c) == "string"));
-            let mut descend = !is_comment;
-            if !is_comment {
-                let (start, end) = (node.start_position(), node.end_position());
-                let (a, b) = (start.row, end.row);
-                if node.child_count() == 0 {
-                    descend = false;
-                    if node.end_byte() > node.start_byte() {
-                        // A token ending at column 0 of the next line does not touch that line.
-                        let b = if end.column == 0 && b > a { b - 1 } else { b };
-                        for flag in code.iter_mut().take(b.min(last_line) + 1).skip(a) {
-                            *flag = true;
-                        }
-                    }
-                } else if a == b
-                    && code.get(a).copied().unwrap_or(false)
-                    && depth + node.descendant_count() <= depth_limit
-                {
-                    descend = false;
-                }
-            }
-            if descend && cursor.goto_first_child() {
-                depth += 1;
+            if is_comment {
                 continue;
             }
-            loop {
-                if cursor.goto_next_sibling() {
-                    break;
-                }
-                depth = depth.saturating_sub(1);
-                if !cursor.goto_parent() {
-                    let mut code_prefix = Vec::with_capacity(code.len() + 1);
-                    let mut n = 0u32;
-                    code_prefix.push(0);
-                    for c in &code {
-                        n += u32::from(*c);
-                        code_prefix.push(n);
+            let (start, end) = (node.start_position(), node.end_position());
+            let (a, b) = (start.row, end.row);
+            let count = node.child_count();
+            if count == 0 {
+                if node.end_byte() > node.start_byte() {
+                    // A token ending at column 0 of the next line does not touch that line.
+                    let b = if end.column == 0 && b > a { b - 1 } else { b };
+                    for flag in code.iter_mut().take(b.min(last_line) + 1).skip(a) {
+                        *flag = true;
                     }
-                    return LineIndex {
-                        starts,
-                        code_prefix,
-                        max_depth,
-                        deepest_at,
-                    };
                 }
+                continue;
             }
+            if a == b
+                && code.get(a).copied().unwrap_or(false)
+                && depth + node.descendant_count() <= depth_limit
+            {
+                continue;
+            }
+            push_children(&mut stack, &mut cursor, node, count, depth + 1);
+        }
+        let mut code_prefix = Vec::with_capacity(code.len() + 1);
+        let mut n = 0u32;
+        code_prefix.push(0);
+        for c in &code {
+            n += u32::from(*c);
+            code_prefix.push(n);
+        }
+        LineIndex {
+            starts,
+            code_prefix,
+            max_depth,
+            deepest_at,
         }
     }
 
@@ -135,4 +128,37 @@ impl LineIndex {
         };
         (a as u32 + 1, b as u32 + 1)
     }
+}
+
+/// Up to this many children, [`push_children`] looks them up by index (a short scan per
+/// lookup); beyond, it steps the cursor once through them.
+const INDEXED_CHILDREN_MAX: usize = 8;
+
+/// Pushes the `count` children of `node` at `depth` so that they pop in source order.
+fn push_children<'t>(
+    stack: &mut Vec<(Node<'t>, usize)>,
+    cursor: &mut TreeCursor<'t>,
+    node: Node<'t>,
+    count: usize,
+    depth: usize,
+) {
+    if count <= INDEXED_CHILDREN_MAX {
+        for i in (0..count).rev() {
+            if let Some(ch) = node.child(i) {
+                stack.push((ch, depth));
+            }
+        }
+        return;
+    }
+    let first = stack.len();
+    cursor.reset(node);
+    if cursor.goto_first_child() {
+        loop {
+            stack.push((cursor.node(), depth));
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    stack[first..].reverse();
 }
