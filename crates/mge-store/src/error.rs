@@ -57,6 +57,17 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+
+    /// A failure of the SQLite statements the store runs on the connection's handle directly
+    /// (the V2 attempt writes), with what the store was doing at the time.
+    #[error("database error while {action} {entity} {id}: {source}")]
+    Sqlite {
+        action: &'static str,
+        entity: &'static str,
+        id: String,
+        #[source]
+        source: rusqlite::Error,
+    },
 }
 
 fn constraint_suffix(constraint: &Option<String>) -> String {

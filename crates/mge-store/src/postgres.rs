@@ -24,6 +24,8 @@ pub(crate) mod mvp {
 
 pub(crate) mod v2 {
     crate::v2_sql::v2_ops!(sqlx::Postgres, crate::value::POSTGRES_MAX_BINDS);
+    // The attempt writes are one statement each (see `postgres_attempt`).
+    pub(crate) use crate::postgres_attempt::{finish_atom_attempt, start_atom_attempt};
 }
 
 pub(crate) mod graph {

@@ -28,6 +28,8 @@ pub(crate) mod mvp {
 
 pub(crate) mod v2 {
     crate::v2_sql::v2_ops!(sqlx::Sqlite, crate::value::SQLITE_MAX_BINDS);
+    // The attempt writes run on the connection's handle (see `sqlite_attempt`).
+    pub(crate) use crate::sqlite_attempt::{finish_atom_attempt, start_atom_attempt};
 }
 
 pub(crate) mod graph {

@@ -23,7 +23,7 @@ macro_rules! v2_ops {
         use super::mvp::{col, insert_history, insert_rows};
         use $crate::error::db_err;
         use $crate::v2::{
-            AtomAttemptFinish, NewAtom, NewAtomRetry, NewReview, NewValidationResult, StoredAtom,
+            NewAtom, NewAtomRetry, NewReview, NewValidationResult, StoredAtom,
             StoredAtomRetry, StoredReview, StoredValidationResult, V2Metrics,
         };
         use $crate::value::{now, parse_text, DbUuid};
@@ -180,130 +180,6 @@ macro_rules! v2_ops {
                     })
                 })
                 .collect()
-        }
-
-        pub(crate) async fn start_atom_attempt(
-            pool: &Pool<$db>,
-            retry: &NewAtomRetry,
-            events: &[$crate::HistoryEvent],
-        ) -> Result<(uuid::Uuid, Vec<i64>)> {
-            let at = now();
-            let atom = retry.atom_id;
-            let mut tx = pool
-                .begin()
-                .await
-                .map_err(db_err("starting attempt of", "atom", atom))?;
-            let done = sqlx::query(
-                "UPDATE atomic_units SET status = $2, attempts = $3, \
-                 started_at = COALESCE(started_at, $4), completed_at = NULL WHERE id = $1",
-            )
-            .bind(DbUuid(atom))
-            .bind(AtomStatus::Running.as_str())
-            .bind(retry.attempt_number)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("starting attempt of", "atom", atom))?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::not_found("atom", atom));
-            }
-            let id = insert_retry(&mut tx, retry, at).await?;
-            let mut seqs = Vec::with_capacity(events.len());
-            for e in events {
-                seqs.push(insert_history(&mut tx, e.plan, e.task, &e.event, &e.details, at).await?);
-            }
-            tx.commit()
-                .await
-                .map_err(db_err("committing attempt of", "atom", atom))?;
-            Ok((id, seqs))
-        }
-
-        pub(crate) async fn finish_atom_attempt(
-            pool: &Pool<$db>,
-            finish: &AtomAttemptFinish,
-            validation: Option<&NewValidationResult>,
-            events: &[$crate::HistoryEvent],
-        ) -> Result<Vec<i64>> {
-            let at = now();
-            let atom = finish.atom_id;
-            let attempt = format!("{atom} attempt {}", finish.attempt_number);
-            let mut tx = pool
-                .begin()
-                .await
-                .map_err(db_err("finishing", "attempt of atom", &attempt))?;
-            let done = sqlx::query(
-                "UPDATE atom_retry_history SET error_message = $3, error_type = $4, \
-                 validation_errors = $5 WHERE atom_id = $1 AND attempt_number = $2",
-            )
-            .bind(DbUuid(atom))
-            .bind(finish.attempt_number)
-            .bind(finish.error_message.as_deref())
-            .bind(finish.error_type.as_str())
-            .bind(finish.validation_errors.as_ref().map(Json))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("finishing", "attempt of atom", &attempt))?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::not_found("attempt of atom", attempt));
-            }
-            let terminal = matches!(finish.status, AtomStatus::Succeeded | AtomStatus::Failed);
-            let done = sqlx::query(
-                "UPDATE atomic_units SET status = $2, code = COALESCE($3, code), \
-                 last_error = $4, validation_passed = $5, \
-                 llm_model = COALESCE($6, llm_model), \
-                 llm_tokens_input = COALESCE(llm_tokens_input, 0) + $7, \
-                 llm_tokens_output = COALESCE(llm_tokens_output, 0) + $8, \
-                 llm_cost_usd = COALESCE(llm_cost_usd, 0.0) + $9, \
-                 actual_loc = COALESCE($10, actual_loc), \
-                 completed_at = COALESCE($11, completed_at) WHERE id = $1",
-            )
-            .bind(DbUuid(atom))
-            .bind(finish.status.as_str())
-            .bind(finish.code.as_deref())
-            .bind(finish.error_message.as_deref())
-            .bind(finish.error_message.is_none())
-            .bind(finish.llm_model.as_deref())
-            .bind(i32::try_from(finish.tokens_in.unwrap_or(0)).unwrap_or(i32::MAX))
-            .bind(i32::try_from(finish.tokens_out.unwrap_or(0)).unwrap_or(i32::MAX))
-            .bind(finish.cost_usd.unwrap_or(0.0))
-            .bind(finish.code.as_ref().map(|c| c.lines().count() as i32))
-            .bind(terminal.then_some(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("recording attempt result of", "atom", atom))?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::not_found("atom", atom));
-            }
-            if let Some(v) = validation {
-                sqlx::query(
-                    "INSERT INTO validation_results (id, masterplan_id, atom_id, validation_level, \
-                     passed, score, violations, warnings, validated_at, duration_seconds, \
-                     validator_version) \
-                     SELECT $1, masterplan_id, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
-                     FROM atomic_units WHERE id = $2",
-                )
-                .bind(DbUuid(uuid::Uuid::new_v4()))
-                .bind(DbUuid(v.atom_id.unwrap_or(atom)))
-                .bind(v.level.as_str())
-                .bind(v.passed)
-                .bind(v.score)
-                .bind(Json(&v.violations))
-                .bind(Json(&v.warnings))
-                .bind(at)
-                .bind(v.duration_seconds)
-                .bind(v.validator_version.as_deref())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err("recording validation of", "attempt of atom", &attempt))?;
-            }
-            let mut seqs = Vec::with_capacity(events.len());
-            for e in events {
-                seqs.push(insert_history(&mut tx, e.plan, e.task, &e.event, &e.details, at).await?);
-            }
-            tx.commit()
-                .await
-                .map_err(db_err("committing", "attempt of atom", &attempt))?;
-            Ok(seqs)
         }
 
         pub(crate) async fn set_atom_status(

@@ -17,9 +17,9 @@ use review::{
 };
 use support::{import, sample_plan};
 use v2::{
-    a_batch_with_one_bad_row_writes_nothing, atom_attempts_update_the_atom_and_its_retry_rows,
-    atoms_and_dependencies_round_trip_in_batches, dependency_graph_rebuild_is_idempotent,
-    execution_mode_is_persisted_with_its_reason,
+    a_batch_with_one_bad_row_writes_nothing, a_failed_attempt_write_leaves_nothing_half_written,
+    atom_attempts_update_the_atom_and_its_retry_rows, atoms_and_dependencies_round_trip_in_batches,
+    dependency_graph_rebuild_is_idempotent, execution_mode_is_persisted_with_its_reason,
 };
 
 macro_rules! conformance {
@@ -64,6 +64,7 @@ conformance!(
     validation_rounds_and_scores_are_one_transaction,
     review_decisions_record_who_when_and_why,
     atom_attempts_update_the_atom_and_its_retry_rows,
+    a_failed_attempt_write_leaves_nothing_half_written,
     mvp_path_works_at_version_0001,
     additive_schema_leaves_mvp_rows_byte_identical,
 );

@@ -401,3 +401,68 @@ pub async fn atom_attempts_update_the_atom_and_its_retry_rows(store: &dyn Store)
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+/// A failing statement inside an attempt's transaction leaves nothing of it behind, and the
+/// store goes on working on the same connection afterwards.
+pub async fn a_failed_attempt_write_leaves_nothing_half_written(store: &dyn Store) {
+    store.migrate_up().await.unwrap();
+    let (id, stored) = import(store, &sample_plan(1, 1, 1, 0)).await;
+    let atoms = sample_atoms(&stored, 1);
+    store.insert_atoms(id, &atoms).await.unwrap();
+    let atom = atoms[0].id;
+    let retry = NewAtomRetry {
+        atom_id: atom,
+        attempt_number: 1,
+        error_message: None,
+        error_type: Some("running".to_string()),
+        validation_errors: None,
+        feedback_prompt: None,
+        temperature: Some(0.0),
+    };
+    // The history row names a plan that does not exist: its foreign key fails after the atom
+    // update and the attempt row went in.
+    let orphan = HistoryEvent {
+        plan: Uuid::new_v4(),
+        task: None,
+        event: "unit_started".to_string(),
+        details: serde_json::json!({}),
+    };
+    let err = store
+        .start_atom_attempt(&retry, &[orphan])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.constraint_kind(),
+        Some(ConstraintKind::ForeignKey),
+        "{err}"
+    );
+    let after = store.load_atoms(id).await.unwrap().remove(0);
+    assert_eq!((after.status, after.attempts), (AtomStatus::Pending, 0));
+    assert!(after.started_at.is_none());
+    assert!(store.load_atom_retries(atom).await.unwrap().is_empty());
+
+    let missing = NewAtomRetry {
+        atom_id: Uuid::new_v4(),
+        ..retry.clone()
+    };
+    let err = store.start_atom_attempt(&missing, &[]).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(
+        err.to_string().contains(&missing.atom_id.to_string()),
+        "{err}"
+    );
+
+    // The same attempt goes through once its history is valid, on the same connection.
+    let event = HistoryEvent {
+        plan: id,
+        task: None,
+        event: "unit_started".to_string(),
+        details: serde_json::json!({"unit": "a"}),
+    };
+    let (_, seqs) = store.start_atom_attempt(&retry, &[event]).await.unwrap();
+    assert_eq!(seqs.len(), 1);
+    let history = store.load_history(id).await.unwrap();
+    assert_eq!(history.last().map(|h| h.history_id), seqs.first().copied());
+    let running = store.load_atoms(id).await.unwrap().remove(0);
+    assert_eq!((running.status, running.attempts), (AtomStatus::Running, 1));
+}
