@@ -3,6 +3,8 @@
 
 use tree_sitter::Node;
 
+use crate::parse::{child_by_field, kind_of, named_children_into};
+
 use crate::model::{AtomKind, Modifier};
 
 /// How a module-level statement (or class member) is decomposed.
@@ -33,15 +35,14 @@ pub(crate) fn text<'s>(src: &'s str, n: Node) -> &'s str {
 }
 
 fn field_text(src: &str, n: Node, field: &str) -> Option<String> {
-    n.child_by_field_name(field)
-        .map(|c| text(src, c).to_string())
+    child_by_field(n, field).map(|c| text(src, c).to_string())
 }
 
 fn has_token(n: Node, token: &str) -> bool {
     let mut c = n.walk();
     let found = n
         .children(&mut c)
-        .any(|ch| !ch.is_named() && ch.kind() == token);
+        .any(|ch| !ch.is_named() && kind_of(ch) == token);
     found
 }
 
@@ -58,19 +59,19 @@ fn all_upper(names: &[String]) -> bool {
 pub(crate) fn pattern_names(src: &str, n: Node, out: &mut Vec<String>) {
     let mut stack = vec![n];
     while let Some(n) = stack.pop() {
-        match n.kind() {
+        match kind_of(n) {
             "identifier" | "shorthand_property_identifier_pattern" => {
                 out.push(text(src, n).to_string())
             }
             "attribute" | "subscript" | "member_expression" | "subscript_expression" => {}
             "pair_pattern" => {
-                if let Some(v) = n.child_by_field_name("value") {
+                if let Some(v) = child_by_field(n, "value") {
                     stack.push(v);
                 }
             }
             _ => {
-                let mut c = n.walk();
-                let children: Vec<Node> = n.named_children(&mut c).collect();
+                let mut children = Vec::new();
+                named_children_into(n, &mut children);
                 stack.extend(children.into_iter().rev());
             }
         }
@@ -78,14 +79,14 @@ pub(crate) fn pattern_names(src: &str, n: Node, out: &mut Vec<String>) {
 }
 
 fn is_python_docstring(n: Node) -> bool {
-    n.kind() == "expression_statement"
+    kind_of(n) == "expression_statement"
         && n.named_child_count() == 1
-        && n.named_child(0).is_some_and(|c| c.kind() == "string")
+        && n.named_child(0).is_some_and(|c| kind_of(c) == "string")
 }
 
 /// Whether a Python `if` statement is `if __name__ == "__main__":`.
 fn is_main_guard(src: &str, n: Node) -> bool {
-    let Some(cond) = n.child_by_field_name("condition") else {
+    let Some(cond) = child_by_field(n, "condition") else {
         return false;
     };
     let t: String = text(src, cond)
@@ -108,7 +109,7 @@ pub(crate) fn python_item<'t>(src: &str, n: Node<'t>, first: bool) -> Item<'t> {
         name,
         modifiers: Vec::new(),
     };
-    match n.kind() {
+    match kind_of(n) {
         "import_statement" | "import_from_statement" | "future_import_statement" => {
             simple(AtomKind::Import, "import".into())
         }
@@ -119,12 +120,12 @@ pub(crate) fn python_item<'t>(src: &str, n: Node<'t>, first: bool) -> Item<'t> {
             modifiers: Vec::new(),
         },
         "decorated_definition" => {
-            let Some(def) = n.child_by_field_name("definition") else {
+            let Some(def) = child_by_field(n, "definition") else {
                 return simple(AtomKind::Statement, "statement".into());
             };
             let mut mods = python_decorator_modifiers(src, n);
             mods.insert(0, Modifier::Decorated);
-            if def.kind() == "class_definition" {
+            if kind_of(def) == "class_definition" {
                 Item::Class {
                     def,
                     name: field_text(src, def, "name").unwrap_or_default(),
@@ -155,9 +156,9 @@ pub(crate) fn python_item<'t>(src: &str, n: Node<'t>, first: bool) -> Item<'t> {
             let Some(inner) = n.named_child(0) else {
                 return simple(AtomKind::Statement, "statement".into());
             };
-            if matches!(inner.kind(), "assignment" | "augmented_assignment") {
+            if matches!(kind_of(inner), "assignment" | "augmented_assignment") {
                 let mut names = Vec::new();
-                if let Some(left) = inner.child_by_field_name("left") {
+                if let Some(left) = child_by_field(inner, "left") {
                     pattern_names(src, left, &mut names);
                 }
                 let is_alias = inner
@@ -199,7 +200,7 @@ fn python_decorator_modifiers(src: &str, decorated: Node) -> Vec<Modifier> {
     let mut mods = Vec::new();
     let mut c = decorated.walk();
     for d in decorated.named_children(&mut c) {
-        if d.kind() != "decorator" {
+        if kind_of(d) != "decorator" {
             continue;
         }
         let t = text(src, d);
@@ -217,7 +218,7 @@ fn python_decorator_modifiers(src: &str, decorated: Node) -> Vec<Modifier> {
 /// Classifies a Python class-body statement: methods and nested classes are definitions,
 /// everything else is a field (or the docstring).
 pub(crate) fn python_member<'t>(src: &str, n: Node<'t>) -> Option<Item<'t>> {
-    match n.kind() {
+    match kind_of(n) {
         "function_definition" | "decorated_definition" | "class_definition" => {
             Some(python_item(src, n, false))
         }
@@ -236,7 +237,7 @@ fn script_item_with<'t>(src: &str, n: Node<'t>, mut modifiers: Vec<Modifier>) ->
         name,
         modifiers,
     };
-    match n.kind() {
+    match kind_of(n) {
         "import_statement" => simple(AtomKind::Import, "import".into(), modifiers),
         "export_statement" => {
             modifiers.push(Modifier::Exported);
@@ -244,14 +245,14 @@ fn script_item_with<'t>(src: &str, n: Node<'t>, mut modifiers: Vec<Modifier>) ->
             if is_default {
                 modifiers.push(Modifier::Default);
             }
-            if n.child_by_field_name("source").is_some() {
+            if child_by_field(n, "source").is_some() {
                 return simple(AtomKind::Import, "export from".into(), modifiers);
             }
-            if let Some(decl) = n.child_by_field_name("declaration") {
+            if let Some(decl) = child_by_field(n, "declaration") {
                 return script_item_with(src, decl, modifiers);
             }
-            if let Some(value) = n.child_by_field_name("value") {
-                return match value.kind() {
+            if let Some(value) = child_by_field(n, "value") {
+                return match kind_of(value) {
                     "arrow_function"
                     | "function_expression"
                     | "function"
@@ -281,11 +282,11 @@ fn script_item_with<'t>(src: &str, n: Node<'t>, mut modifiers: Vec<Modifier>) ->
             )
         }
         "class_declaration" | "abstract_class_declaration" | "class" => {
-            if n.kind() == "abstract_class_declaration" {
+            if kind_of(n) == "abstract_class_declaration" {
                 modifiers.push(Modifier::Abstract);
             }
             let mut c = n.walk();
-            if n.children(&mut c).any(|ch| ch.kind() == "decorator") {
+            if n.children(&mut c).any(|ch| kind_of(ch) == "decorator") {
                 modifiers.push(Modifier::Decorated);
             }
             Item::Class {
@@ -314,9 +315,9 @@ fn script_item_with<'t>(src: &str, n: Node<'t>, mut modifiers: Vec<Modifier>) ->
             let mut c = n.walk();
             let inner = n
                 .named_children(&mut c)
-                .find(|ch| !ch.kind().contains("comment"));
+                .find(|ch| !kind_of(*ch).contains("comment"));
             match inner {
-                Some(inner) if inner.kind() != "statement_block" => {
+                Some(inner) if kind_of(inner) != "statement_block" => {
                     script_item_with(src, inner, modifiers)
                 }
                 _ => simple(AtomKind::Statement, "declare".into(), modifiers),
@@ -326,12 +327,12 @@ fn script_item_with<'t>(src: &str, n: Node<'t>, mut modifiers: Vec<Modifier>) ->
             let mut c = n.walk();
             let declarators: Vec<Node> = n
                 .named_children(&mut c)
-                .filter(|d| d.kind() == "variable_declarator")
+                .filter(|d| kind_of(*d) == "variable_declarator")
                 .collect();
             if let [d] = declarators.as_slice() {
-                if let Some(v) = d.child_by_field_name("value") {
+                if let Some(v) = child_by_field(*d, "value") {
                     if matches!(
-                        v.kind(),
+                        kind_of(v),
                         "arrow_function"
                             | "function_expression"
                             | "function"
@@ -344,7 +345,7 @@ fn script_item_with<'t>(src: &str, n: Node<'t>, mut modifiers: Vec<Modifier>) ->
             }
             let mut names = Vec::new();
             for d in &declarators {
-                if let Some(name) = d.child_by_field_name("name") {
+                if let Some(name) = child_by_field(*d, "name") {
                     pattern_names(src, name, &mut names);
                 }
             }
@@ -361,7 +362,7 @@ fn script_item_with<'t>(src: &str, n: Node<'t>, mut modifiers: Vec<Modifier>) ->
         }
         "expression_statement" => {
             let name = match n.named_child(0) {
-                Some(inner) if matches!(inner.kind(), "internal_module" | "module") => {
+                Some(inner) if matches!(kind_of(inner), "internal_module" | "module") => {
                     field_text(src, inner, "name").unwrap_or_else(|| "namespace".into())
                 }
                 _ => "statement".into(),
@@ -387,7 +388,7 @@ fn script_function<'t>(
     if has_token(def, "async") {
         modifiers.push(Modifier::Async);
     }
-    if has_token(def, "*") || def.kind().starts_with("generator") {
+    if has_token(def, "*") || kind_of(def).starts_with("generator") {
         modifiers.push(Modifier::Generator);
     }
     Item::Function {
@@ -403,17 +404,17 @@ pub(crate) fn script_member<'t>(src: &str, n: Node<'t>) -> Option<Item<'t>> {
     if has_token(n, "static") {
         modifiers.push(Modifier::Static);
     }
-    if has_token(n, "abstract") || n.kind() == "abstract_method_signature" {
+    if has_token(n, "abstract") || kind_of(n) == "abstract_method_signature" {
         modifiers.push(Modifier::Abstract);
     }
     let mut c = n.walk();
-    if n.children(&mut c).any(|ch| ch.kind() == "decorator") {
+    if n.children(&mut c).any(|ch| kind_of(ch) == "decorator") {
         modifiers.push(Modifier::Decorated);
     }
     let name = field_text(src, n, "name")
         .or_else(|| field_text(src, n, "property"))
         .unwrap_or_default();
-    match n.kind() {
+    match kind_of(n) {
         "method_definition" => {
             if has_token(n, "async") {
                 modifiers.push(Modifier::Async);
@@ -436,9 +437,9 @@ pub(crate) fn script_member<'t>(src: &str, n: Node<'t>) -> Option<Item<'t>> {
             })
         }
         "public_field_definition" | "field_definition" => {
-            let value = n.child_by_field_name("value")?;
+            let value = child_by_field(n, "value")?;
             if matches!(
-                value.kind(),
+                kind_of(value),
                 "arrow_function" | "function_expression" | "function"
             ) {
                 let Item::Function { modifiers: m, .. } =
@@ -471,13 +472,13 @@ pub(crate) fn docstring(src: &str, outer: Node, def: Option<Node>, python: bool)
         let mut c = s.walk();
         let content: String = s
             .named_children(&mut c)
-            .filter(|ch| ch.kind() == "string_content")
+            .filter(|ch| kind_of(*ch) == "string_content")
             .map(|ch| text(src, ch))
             .collect();
         return Some(clean_doc(&content));
     }
     let prev = outer.prev_sibling()?;
-    if prev.kind() == "comment" && text(src, prev).starts_with("/**") {
+    if kind_of(prev) == "comment" && text(src, prev).starts_with("/**") {
         let t = text(src, prev);
         let inner = t.trim_start_matches("/**").trim_end_matches("*/");
         let lines: Vec<&str> = inner
@@ -498,11 +499,10 @@ fn clean_doc(s: &str) -> String {
 /// The text of a definition up to its body, whitespace collapsed (`def f(a: int) -> str`,
 /// `class A(B)`, `function f(a: string): void`, `const f = (a) =>`).
 pub(crate) fn signature(src: &str, outer: Node, def: Node) -> Option<String> {
-    let body = def.child_by_field_name("body").or_else(|| {
-        def.child_by_field_name("value")
-            .filter(|_| def.kind().ends_with("field_definition"))
+    let body = child_by_field(def, "body").or_else(|| {
+        child_by_field(def, "value").filter(|_| kind_of(def).ends_with("field_definition"))
     });
-    let start = if outer.kind() == "decorated_definition" {
+    let start = if kind_of(outer) == "decorated_definition" {
         def.start_byte()
     } else {
         outer.start_byte()

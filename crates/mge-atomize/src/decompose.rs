@@ -7,7 +7,7 @@ use tree_sitter::Node;
 use crate::classify::{self, docstring, first_line, signature, Item};
 use crate::lines::LineIndex;
 use crate::model::{AtomKind, Config, Diagnostic, Modifier, Severity};
-use crate::parse::{position, Grammar};
+use crate::parse::{child_by_field, kind_of, named_children_into, position, Grammar};
 use crate::split::{definition_of, Splitter};
 
 mod class;
@@ -74,8 +74,8 @@ impl<'a> Decomposer<'a> {
         let mut c = root.walk();
         let mut first = true;
         for n in root.named_children(&mut c) {
-            if n.kind().contains("comment")
-                || n.kind() == "hash_bang_line"
+            if kind_of(n).contains("comment")
+                || kind_of(n) == "hash_bang_line"
                 || n.end_byte() == n.start_byte()
             {
                 continue;
@@ -311,7 +311,7 @@ impl<'a> Decomposer<'a> {
         let (line, column) = position(node);
         let msg = format!(
             "a single statement of {loc} LOC ({} at {line}:{column}) is over the ceiling of {} and cannot be split at a statement boundary",
-            node.kind(),
+            kind_of(node),
             self.config.max_loc
         );
         if !self
@@ -362,7 +362,7 @@ impl<'a> Decomposer<'a> {
             };
             if next
                 .parent()
-                .is_some_and(|p| crate::split::is_statement_container(p.kind()))
+                .is_some_and(|p| crate::split::is_statement_container(kind_of(p)))
             {
                 found = next;
             }
@@ -399,7 +399,7 @@ impl<'a> Decomposer<'a> {
 
 /// True when a Python function body yields (outside nested functions and classes).
 fn contains_yield(src: &str, def: Node) -> bool {
-    let Some(body) = def.child_by_field_name("body") else {
+    let Some(body) = child_by_field(def, "body") else {
         return false;
     };
     // A `yield` node's text holds the keyword: without it in the body, no tree walk.
@@ -411,13 +411,10 @@ fn contains_yield(src: &str, def: Node) -> bool {
     }
     let mut stack = vec![body];
     while let Some(n) = stack.pop() {
-        match n.kind() {
+        match kind_of(n) {
             "yield" => return true,
             "function_definition" | "class_definition" | "lambda" => continue,
-            _ => {
-                let mut c = n.walk();
-                stack.extend(n.named_children(&mut c));
-            }
+            _ => named_children_into(n, &mut stack),
         }
     }
     false

@@ -4,6 +4,8 @@
 
 use tree_sitter::Node;
 
+use crate::parse::{child_by_field, kind_of, named_children_into};
+
 use crate::classify::text;
 
 /// Calls and attribute reads whose result depends on the clock, randomness or the environment.
@@ -102,14 +104,14 @@ pub(crate) fn unclear_io(src: &str, def: Node, doc: Option<&str>, python: bool) 
     let func = function_node(def);
     let params = func
         .child_by_field_name("parameters")
-        .or_else(|| func.child_by_field_name("parameter"));
+        .or_else(|| child_by_field(func, "parameter"));
     if let Some(params) = params {
-        let mut c = params.walk();
-        let list: Vec<Node> = if params.kind() == "identifier" {
-            vec![params]
+        let mut list: Vec<Node> = Vec::new();
+        if kind_of(params) == "identifier" {
+            list.push(params);
         } else {
-            params.named_children(&mut c).collect()
-        };
+            named_children_into(params, &mut list);
+        }
         for (i, p) in list.iter().enumerate() {
             let (name, typed) = param_info(src, *p);
             if name.is_empty() || (i == 0 && python && (name == "self" || name == "cls")) {
@@ -125,7 +127,7 @@ pub(crate) fn unclear_io(src: &str, def: Node, doc: Option<&str>, python: bool) 
             }
         }
     }
-    if func.child_by_field_name("return_type").is_some() {
+    if child_by_field(func, "return_type").is_some() {
         return None;
     }
     let lower = doc.to_ascii_lowercase();
@@ -140,8 +142,8 @@ pub(crate) fn unclear_io(src: &str, def: Node, doc: Option<&str>, python: bool) 
 
 /// The function node of a definition (a field holding an arrow function gives the arrow).
 fn function_node(def: Node) -> Node {
-    if def.kind().ends_with("field_definition") {
-        if let Some(v) = def.child_by_field_name("value") {
+    if kind_of(def).ends_with("field_definition") {
+        if let Some(v) = child_by_field(def, "value") {
             return v;
         }
     }
@@ -158,7 +160,7 @@ fn mentions(doc: &str, name: &str) -> bool {
 
 /// Name of a parameter and whether it is annotated.
 fn param_info(src: &str, p: Node) -> (String, bool) {
-    match p.kind() {
+    match kind_of(p) {
         "identifier" => (text(src, p).to_string(), false),
         "typed_parameter" | "typed_default_parameter" => {
             let name = p
@@ -169,7 +171,7 @@ fn param_info(src: &str, p: Node) -> (String, bool) {
             (name, true)
         }
         "default_parameter" => (
-            p.child_by_field_name("name")
+            child_by_field(p, "name")
                 .map(|n| text(src, n).to_string())
                 .unwrap_or_default(),
             false,
@@ -183,13 +185,13 @@ fn param_info(src: &str, p: Node) -> (String, bool) {
         "required_parameter" | "optional_parameter" => {
             let name = p
                 .child_by_field_name("pattern")
-                .or_else(|| p.child_by_field_name("name"))
+                .or_else(|| child_by_field(p, "name"))
                 .map(|n| text(src, n).to_string())
                 .unwrap_or_default();
-            (name, p.child_by_field_name("type").is_some())
+            (name, child_by_field(p, "type").is_some())
         }
         "assignment_pattern" => (
-            p.child_by_field_name("left")
+            child_by_field(p, "left")
                 .map(|n| text(src, n).to_string())
                 .unwrap_or_default(),
             false,
@@ -208,10 +210,10 @@ fn param_info(src: &str, p: Node) -> (String, bool) {
 /// True when the function returns a value (a `return expr`, a `yield`, or an arrow function
 /// with an expression body), nested functions excluded.
 fn returns_value(src: &str, func: Node) -> bool {
-    let Some(body) = func.child_by_field_name("body") else {
+    let Some(body) = child_by_field(func, "body") else {
         return false;
     };
-    if func.kind() == "arrow_function" && body.kind() != "statement_block" {
+    if kind_of(func) == "arrow_function" && kind_of(body) != "statement_block" {
         return true;
     }
     // The nodes looked for hold the `return` or `yield` keyword: without either, no tree walk.
@@ -223,7 +225,7 @@ fn returns_value(src: &str, func: Node) -> bool {
     }
     let mut stack = vec![body];
     while let Some(n) = stack.pop() {
-        match n.kind() {
+        match kind_of(n) {
             "return_statement" if n.named_child_count() > 0 => return true,
             "yield" | "yield_expression" => return true,
             "function_definition"
@@ -234,10 +236,7 @@ fn returns_value(src: &str, func: Node) -> bool {
             | "arrow_function"
             | "class_declaration"
             | "method_definition" => {}
-            _ => {
-                let mut c = n.walk();
-                stack.extend(n.named_children(&mut c));
-            }
+            _ => named_children_into(n, &mut stack),
         }
     }
     false

@@ -139,9 +139,9 @@ impl KindTable {
     }
 }
 
-/// `node.child_by_field_name(name)`, with the field id taken from the node's grammar table when
-/// the grammar is known by its kind and field counts (unique among the four grammars).
-pub(crate) fn child_by_field<'t>(node: Node<'t>, name: &str) -> Option<Node<'t>> {
+/// The kind table of a node's grammar, recognised by its kind and field counts (unique among
+/// the four grammars); `None` if two grammars were alike in counts (no guessing).
+fn table_of(node: Node) -> Option<&'static KindTable> {
     let language = node.language();
     let key = (language.node_kind_count(), language.field_count());
     let mut found = None;
@@ -154,15 +154,53 @@ pub(crate) fn child_by_field<'t>(node: Node<'t>, name: &str) -> Option<Node<'t>>
         let t = g.kinds();
         if (t.names.len(), t.fields.len() - 1) == key {
             if found.is_some() {
-                // Two grammars alike in counts: no guessing.
-                return node.child_by_field_name(name);
+                return None;
             }
             found = Some(t);
         }
     }
-    match found.and_then(|t| t.field_id(name)) {
-        Some(id) => node.child_by_field_id(id),
+    found
+}
+
+/// `node.child_by_field_name(name)`, with the field id taken from the node's grammar table.
+pub(crate) fn child_by_field<'t>(node: Node<'t>, name: &str) -> Option<Node<'t>> {
+    match table_of(node) {
+        Some(t) => t.child(node, name),
         None => node.child_by_field_name(name),
+    }
+}
+
+/// `node.kind()`, from the node's grammar table (no C-string conversion).
+pub(crate) fn kind_of(node: Node) -> &'static str {
+    match table_of(node) {
+        Some(t) => t.name(node),
+        None => node.kind(),
+    }
+}
+
+/// Up to this many children, looking them up by index (a short scan of the children per
+/// lookup) is cheaper than stepping a tree cursor through them.
+const INDEXED_CHILDREN_MAX: usize = 8;
+
+/// Appends the named children of `node` to `out`, in source order (`Node::named_children`).
+pub(crate) fn named_children_into<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let count = node.named_child_count();
+    if count <= INDEXED_CHILDREN_MAX {
+        out.extend((0..count).filter_map(|i| node.named_child(i)));
+    } else {
+        let mut cursor = node.walk();
+        out.extend(node.named_children(&mut cursor));
+    }
+}
+
+/// Appends all children of `node` (named or not) to `out`, in source order (`Node::children`).
+pub(crate) fn children_into<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let count = node.child_count();
+    if count <= INDEXED_CHILDREN_MAX {
+        out.extend((0..count).filter_map(|i| node.child(i)));
+    } else {
+        let mut cursor = node.walk();
+        out.extend(node.children(&mut cursor));
     }
 }
 

@@ -4,6 +4,8 @@
 
 use tree_sitter::Node;
 
+use crate::parse::{child_by_field, children_into, kind_of};
+
 use crate::lines::LineIndex;
 
 /// Node kinds whose named children are statements (or declarations) one may cut between.
@@ -40,14 +42,14 @@ fn is_clause(kind: &str) -> bool {
 /// Python and TS/JS definitions that become their own atom when met as a statement of a split
 /// body.
 pub(crate) fn definition_of(node: Node) -> Option<Node> {
-    match node.kind() {
+    match kind_of(node) {
         "function_definition"
         | "class_definition"
         | "function_declaration"
         | "generator_function_declaration"
         | "class_declaration"
         | "abstract_class_declaration" => Some(node),
-        "decorated_definition" => node.child_by_field_name("definition"),
+        "decorated_definition" => child_by_field(node, "definition"),
         _ => None,
     }
 }
@@ -109,14 +111,15 @@ impl<'a> Splitter<'a> {
             out.push(piece(node, false, depth, None));
             return;
         }
-        let container = is_statement_container(node.kind());
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
+        let container = is_statement_container(kind_of(node));
+        let mut children = Vec::new();
+        children_into(node, &mut children);
+        for child in children {
             if child.end_byte() == child.start_byte() {
                 continue;
             }
-            let is_stmt = container && child.is_named() && !child.kind().contains("comment");
-            if child.kind().contains("comment") {
+            let is_stmt = container && child.is_named() && !kind_of(child).contains("comment");
+            if kind_of(child).contains("comment") {
                 // Comments travel with the following piece through the tiling gaps.
                 continue;
             }
@@ -138,7 +141,7 @@ impl<'a> Splitter<'a> {
                 } else {
                     out.push(piece(child, true, depth, None));
                 }
-            } else if is_clause(child.kind()) {
+            } else if is_clause(kind_of(child)) {
                 // `elif`/`else`/`except`/`case` clauses are units like statements.
                 let glued = trailing_header_start(out).unwrap_or(child.start_byte());
                 if self.lines.loc(glued, child.end_byte()) > self.max {
@@ -146,7 +149,7 @@ impl<'a> Splitter<'a> {
                 } else {
                     out.push(piece(child, true, depth, None));
                 }
-            } else if is_statement_container(child.kind())
+            } else if is_statement_container(kind_of(child))
                 || (self.loc(child) > self.max && child.child_count() > 0)
             {
                 // A body, or a large header part holding one (a function value).
@@ -221,7 +224,7 @@ fn trailing_header_start(out: &[Piece]) -> Option<usize> {
 }
 
 fn wrapper_or<'t>(stmt: Node<'t>, def: Node<'t>) -> Node<'t> {
-    if stmt.kind() == "decorated_definition" {
+    if kind_of(stmt) == "decorated_definition" {
         stmt
     } else {
         def

@@ -7,7 +7,7 @@ use tree_sitter::Node;
 use super::{Decomposer, Segment, SPLIT_DEPTH_LIMIT};
 use crate::classify::{self, docstring, first_line, signature, Item};
 use crate::model::{AtomKind, Diagnostic, Modifier, Severity};
-use crate::parse::position;
+use crate::parse::{child_by_field, kind_of, position};
 
 impl Decomposer<'_> {
     /// A class: header (signature, docstring, fields before the first method), then methods
@@ -26,7 +26,7 @@ impl Decomposer<'_> {
     ) {
         let qualified = Self::qualify(prefix, &name);
         let python = self.grammar.is_python();
-        let Some(body) = def.child_by_field_name("body") else {
+        let Some(body) = child_by_field(def, "body") else {
             segs.push(self.plain(
                 outer,
                 AtomKind::ClassHeader,
@@ -52,7 +52,7 @@ impl Decomposer<'_> {
         let mut c = body.walk();
         let members: Vec<Node<'t>> = body
             .named_children(&mut c)
-            .filter(|m| !m.kind().contains("comment") && m.end_byte() > m.start_byte())
+            .filter(|m| !kind_of(*m).contains("comment") && m.end_byte() > m.start_byte())
             .collect();
         let classify = |m: Node<'t>| {
             if python {
@@ -256,7 +256,7 @@ impl Decomposer<'_> {
             code: "oversized_statement".into(),
             message: format!(
                 "the header of a class ({} at {line}:{column}: decorators, name and heritage before the body) is {loc} LOC, over the ceiling of {}, and is never cut",
-                outer.kind(),
+                kind_of(outer),
                 self.config.max_loc
             ),
             line,
