@@ -2,6 +2,9 @@
 //! nondeterministic, which are side effects, and whether a callable's inputs and output are
 //! typed or documented.
 
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashSet as HashSet;
 use tree_sitter::Node;
 
 use crate::parse::{child_by_field, kind_of, named_children_into};
@@ -79,21 +82,45 @@ const SIDE_EFFECT_MODULES: &[&str] = &[
     "child_process.",
 ];
 
-fn matches(callee: &str, names: &[&str], modules: &[&str]) -> bool {
-    names.iter().any(|p| {
-        callee == *p
-            || callee
-                .strip_suffix(p)
-                .is_some_and(|rest| rest.ends_with('.'))
-    }) || modules.iter().any(|m| callee.starts_with(m))
+/// Whether `callee` is one of `names` or ends with `.` and one of them, or starts with one of
+/// `modules`. `last_segments` holds the part after the last `.` of every name: a name can
+/// match only a callee that ends with the same segment, so most callees are ruled out by one
+/// lookup.
+fn matches(
+    callee: &str,
+    names: &[&str],
+    last_segments: &HashSet<&'static str>,
+    modules: &[&str],
+) -> bool {
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    (last_segments.contains(last)
+        && names.iter().any(|p| {
+            callee == *p
+                || callee
+                    .strip_suffix(p)
+                    .is_some_and(|rest| rest.ends_with('.'))
+        }))
+        || modules.iter().any(|m| callee.starts_with(m))
+}
+
+/// The parts after the last `.` of `names`.
+fn last_segments(names: &[&'static str]) -> HashSet<&'static str> {
+    names
+        .iter()
+        .map(|n| n.rsplit('.').next().unwrap_or(n))
+        .collect()
 }
 
 pub(crate) fn is_nondeterministic(callee: &str) -> bool {
-    matches(callee, NONDETERMINISTIC, NONDETERMINISTIC_MODULES)
+    static LAST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let last = LAST.get_or_init(|| last_segments(NONDETERMINISTIC));
+    matches(callee, NONDETERMINISTIC, last, NONDETERMINISTIC_MODULES)
 }
 
 pub(crate) fn is_side_effect(callee: &str) -> bool {
-    matches(callee, SIDE_EFFECTS, SIDE_EFFECT_MODULES)
+    static LAST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let last = LAST.get_or_init(|| last_segments(SIDE_EFFECTS));
+    matches(callee, SIDE_EFFECTS, last, SIDE_EFFECT_MODULES)
 }
 
 /// For a callable definition: the first parameter (other than `self`/`cls`/`this`) that has

@@ -254,11 +254,12 @@ impl SymbolTable {
     }
 
     /// Turns the uses into references (positioned), dropping locals and builtins; module
-    /// writes from functions become `GlobalWrite` facts.
+    /// writes from functions become `GlobalWrite` facts. The uses are consumed.
     pub(crate) fn references(&mut self, is_builtin: fn(&str) -> bool) -> Vec<(usize, Reference)> {
-        let mut out = Vec::with_capacity(self.usages.len());
+        let usages = std::mem::take(&mut self.usages);
+        let mut out = Vec::with_capacity(usages.len());
         let mut extra_facts = Vec::new();
-        for u in &self.usages {
+        for u in usages {
             let keep = match u.kind {
                 RefKind::SelfMember => true,
                 // `super().__init__()` of a builtin base (`Exception`, `Error`) is no reference.
@@ -281,8 +282,8 @@ impl SymbolTable {
                 out.push((
                     u.pos,
                     Reference {
-                        name: u.name.clone(),
-                        attrs: u.attrs.clone(),
+                        name: u.name,
+                        attrs: u.attrs,
                         kind: u.kind,
                         line: u.line,
                         column: u.column,
