@@ -10,6 +10,8 @@ Input: a CSV with one row per generated atom and the columns
     context_completeness                0..1
     atomicity                           0..1
     mean_logprob                        mean token log-probability (<= 0), empty when absent
+    consistency                         optional: share (0..1) of independent samples agreeing
+                                        with the accepted code, empty when no sample counts
     label                               1 when the final atom is correct, 0 when a fault survived
     weight                              optional, >= 0 (default 1): how much the row counts, in
                                         the fit and in the review share
@@ -56,8 +58,9 @@ FEATURES = [
     "context_completeness",
     "atomicity",
     "logprob_gap",
+    "consistency",
 ]
-DIRECTIONS = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0]
+DIRECTIONS = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0]
 DEFAULT_OUTPUT = "crates/mge-validate/data/confidence_weights.json"
 DEFAULT_GAP = 0.3
 
@@ -94,6 +97,7 @@ def read_rows(path):
             raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
         for i, row in enumerate(reader, start=2):
             lp = (row.get("mean_logprob") or "").strip()
+            cs = (row.get("consistency") or "").strip()
             rows.append(
                 {
                     "levels": [level(row.get(k)) for k in ("atomic", "module", "component", "system")],
@@ -102,6 +106,7 @@ def read_rows(path):
                     "cc": number(row, "context_completeness", i, 1.0),
                     "atomicity": number(row, "atomicity", i, 1.0),
                     "logprob": float(lp) if lp else None,
+                    "consistency": number(row, "consistency", i) if cs else None,
                     "label": 1.0 if number(row, "label", i) >= 0.5 else 0.0,
                     "weight": number(row, "weight", i, 1.0),
                 }
@@ -124,6 +129,7 @@ def features(r, gap_when_absent):
         min(1.0, max(0.0, r["cc"])),
         min(1.0, max(0.0, r["atomicity"])),
         gap,
+        0.0 if r["consistency"] is None else 2.0 * min(1.0, max(0.0, r["consistency"])) - 1.0,
     ]
 
 

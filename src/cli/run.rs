@@ -135,6 +135,13 @@ pub struct RunArgs {
     /// V2: seconds one run of the plan's test suite may take in the sandbox (system level).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub test_timeout: u64,
+    /// V2: independent samples per accepted atom for the self-consistency signal of its
+    /// confidence score (each one a generation, counted in tokens and cost); 0 for none.
+    #[arg(long, default_value_t = 1)]
+    pub consistency_samples: u32,
+    /// V2: sampling temperature of the consistency samples.
+    #[arg(long, default_value_t = RunOptions::default().consistency_temperature)]
+    pub consistency_temperature: f32,
     /// Where to write the generated project (default: mge-out/<run id>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -226,6 +233,8 @@ pub fn run(args: RunArgs, store_args: &StoreArgs) -> anyhow::Result<ExitCode> {
                 max_attempts: args.max_attempts,
                 validation_rounds: args.validation_rounds,
                 test_timeout_seconds: args.test_timeout,
+                consistency_samples: args.consistency_samples,
+                consistency_temperature: args.consistency_temperature,
                 out_dir: Some(std::path::absolute(&out).unwrap_or(out)),
                 generator: serde_json::to_value(&settings)?,
                 ..RunOptions::default()

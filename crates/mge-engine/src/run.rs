@@ -51,6 +51,23 @@ pub struct RunOptions {
     /// in seconds; its CPU limit is the same, capped at 60 s.
     #[serde(default = "default_test_timeout")]
     pub test_timeout_seconds: u64,
+    /// V2: independent samples drawn per accepted atom for the self-consistency signal of
+    /// its confidence score (`mge_validate::consistency`); 0: none. Each is a generation,
+    /// counted in the run's tokens and cost.
+    #[serde(default = "default_consistency_samples")]
+    pub consistency_samples: u32,
+    /// V2: sampling temperature of those samples (non-zero, so that a real model can answer
+    /// differently).
+    #[serde(default = "default_consistency_temperature")]
+    pub consistency_temperature: f32,
+}
+
+fn default_consistency_samples() -> u32 {
+    1
+}
+
+fn default_consistency_temperature() -> f32 {
+    mge_validate::consistency::DEFAULT_TEMPERATURE
 }
 
 fn default_validation_rounds() -> u32 {
@@ -74,6 +91,8 @@ impl Default for RunOptions {
             generator: serde_json::Value::Null,
             validation_rounds: default_validation_rounds(),
             test_timeout_seconds: default_test_timeout(),
+            consistency_samples: default_consistency_samples(),
+            consistency_temperature: default_consistency_temperature(),
         }
     }
 }
@@ -522,6 +541,17 @@ async fn summarize(ctx: &RunContext, ends: &[UnitEnd]) -> Result<RunSummary> {
         if d.get("ok").and_then(serde_json::Value::as_bool) == Some(false) {
             summary.faults_detected += 1;
         }
+    }
+    // Consistency samples are generations too: their tokens, time and cost count.
+    for h in history
+        .iter()
+        .filter(|h| h.event == crate::v2::CONSISTENCY_SAMPLE)
+    {
+        let num = |k: &str| h.details.get(k).and_then(serde_json::Value::as_f64);
+        summary.llm_seconds += num("latency_seconds").unwrap_or(0.0);
+        summary.tokens_in += num("tokens_in").unwrap_or(0.0) as u64;
+        summary.tokens_out += num("tokens_out").unwrap_or(0.0) as u64;
+        summary.cost_usd += num("cost_usd").unwrap_or(0.0);
     }
     Ok(summary)
 }

@@ -1,6 +1,9 @@
 //! Level 1, atomic: one generated atom checked in its place in the file — it parses, defines
-//! what the reference atom defines with the same parameters, every name it uses resolves, and
-//! its size and complexity stay within bounds. Pure: no toolchain run.
+//! what the reference atom defines with the same parameters, every name it uses resolves, its
+//! calls pass what their callees accept (callables of the plan, resolved through the atom's
+//! context and `self.`/`this.`; Python builtins and standard library from the committed
+//! signature table; see [`crate::arity`]), and its size and complexity stay within bounds.
+//! Pure: no toolchain run.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
@@ -15,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::names::{unresolved, unresolved_set};
 use crate::project::ValidateError;
 use crate::report::{codes, ReportBuilder, ValidationReport, Violation};
-use crate::syntax::{callables, Callable};
+use crate::syntax::{callables, callables_for_calls, Callable};
 
 /// Size and complexity bounds of a generated atom. A bound is never below twice the reference
 /// atom's own figure, so a faithful atom always fits.
@@ -73,6 +76,12 @@ pub fn validate_atom(input: &AtomInput) -> Result<ValidationReport, ValidateErro
 /// files, which are indexed with the generated file swapped in (never cloned per call).
 pub struct AtomicContext {
     files: Vec<AtomizedFile>,
+    /// Sources of the plan's files by path, when known: the callables of other files are read
+    /// from them for the arity check (without, only calls into the atom's own file and to
+    /// Python builtins and the standard library are checked).
+    sources: HashMap<String, String>,
+    /// Callables per path of `sources`, computed on first use.
+    file_callables: Mutex<HashMap<String, Arc<Vec<Callable>>>>,
     /// Copies of `files` lent to validations running at the same time.
     spares: Mutex<Vec<Vec<AtomizedFile>>>,
     /// Per path and base-source hash.
@@ -107,9 +116,36 @@ impl AtomicContext {
     pub fn new(files: Vec<AtomizedFile>) -> AtomicContext {
         AtomicContext {
             files,
+            sources: HashMap::new(),
+            file_callables: Mutex::new(HashMap::new()),
             spares: Mutex::new(Vec::new()),
             bases: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same context with the sources of the plan's files (by path), so that calls into
+    /// other files are checked for arity too.
+    pub fn with_sources(mut self, sources: HashMap<String, String>) -> AtomicContext {
+        self.sources = sources;
+        self
+    }
+
+    /// The callables of the plan file at `path`, from its source when the context has it.
+    fn callables_at(&self, path: &str) -> Option<Arc<Vec<Callable>>> {
+        let mut cache = self.file_callables.lock().expect("callables lock");
+        if let Some(c) = cache.get(path) {
+            return Some(c.clone());
+        }
+        let src = self.sources.get(path)?;
+        let file = self.files.iter().find(|f| f.path == path)?;
+        let grammar = Grammar::for_file(path, file.language);
+        let found = Arc::new(
+            parse(grammar, src)
+                .map(|t| callables_for_calls(grammar, &t, src))
+                .unwrap_or_default(),
+        );
+        cache.insert(path.to_string(), found.clone());
+        Some(found)
     }
 
     /// The plan's files this context resolves names against.
@@ -260,20 +296,43 @@ impl AtomicContext {
             .flat_map(|i| based.tolerated[i].iter().cloned())
             .collect();
         let allowed: BTreeSet<String> = input.context_names.iter().cloned().collect();
-        let ((violations, checks), new_file) = self.with_file(new_file, |index, fi| {
-            unresolved(
-                index,
-                fi,
-                &new_overlap,
-                &allowed,
-                &tolerated,
-                id.as_deref(),
-                Some(&tree),
-            )
-        });
-        report.checked(checks);
+        let (((violations, checks), (arity, arity_checks)), new_file) =
+            self.with_file(new_file, |index, fi| {
+                let names = unresolved(
+                    index,
+                    fi,
+                    &new_overlap,
+                    &allowed,
+                    &tolerated,
+                    id.as_deref(),
+                    Some(&tree),
+                );
+                // 3b. Its calls pass what their callees accept.
+                let here = callables_for_calls(grammar, &tree, &source);
+                let mut callables_of = |f: usize| {
+                    if f == fi {
+                        Some(here.clone())
+                    } else {
+                        self.callables_at(&index.files()[f].path)
+                            .map(|c| c.as_ref().clone())
+                    }
+                };
+                let calls = crate::arity::check_calls(
+                    index,
+                    fi,
+                    &tree,
+                    &source,
+                    Some(new_range.clone()),
+                    &mut callables_of,
+                );
+                (names, calls)
+            });
+        report.checked(checks + arity_checks);
         for v in violations {
             report.violation(v);
+        }
+        for v in arity {
+            report.violation(v.with_atom(id.clone()));
         }
 
         // 4. Size and complexity.

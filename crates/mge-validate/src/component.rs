@@ -1,21 +1,19 @@
 //! Level 3, component: the files of a package or directory together — imports resolve to
-//! symbols that exist and are exported by the target file, calls pass as many arguments as the
-//! callee accepts, and TypeScript compiles with `tsc --noEmit -p <tsconfig>` (in the sandbox).
+//! symbols that exist and are exported by the target file, calls pass what the callee accepts
+//! (every call of the files, see [`crate::arity`]), and TypeScript compiles with
+//! `tsc --noEmit -p <tsconfig>` (in the sandbox).
 
 use std::collections::{BTreeMap, HashMap};
 
 use mge_atomize::parse::parse;
-use mge_atomize::{
-    AtomKind, AtomizedFile, Grammar, ImportKind, Modifier, PlanIndex, RefKind, Reference,
-    Resolution,
-};
+use mge_atomize::{AtomKind, AtomizedFile, Grammar, ImportKind, Modifier, PlanIndex, Resolution};
 use mge_core::{Language, ValidationLevel};
 
 use crate::output::parse_tsc;
 use crate::project::{atom_at_line, Project, ValidateError};
 use crate::report::{codes, ReportBuilder, ValidationReport, Violation};
 use crate::sandbox::{Isolation, Sandbox, SandboxLimits};
-use crate::syntax::{call_sites, callables, exported_names, CallSite, Callable, ParamKind};
+use crate::syntax::{exported_names, Callable};
 
 /// The files of a project grouped by directory (`""` for the root): the default components.
 pub fn components<'a>(paths: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Vec<String>> {
@@ -170,17 +168,6 @@ impl<'a> Structure<'a> {
         Grammar::for_file(&f.path, f.language)
     }
 
-    fn callables(&mut self, fi: usize) -> &[Callable] {
-        let grammar = self.grammar(fi);
-        let path = &self.index.files()[fi].path;
-        let src = self.project.get(path).unwrap_or("");
-        self.callables.entry(fi).or_insert_with(|| {
-            parse(grammar, src)
-                .map(|t| callables(grammar, &t, src))
-                .unwrap_or_default()
-        })
-    }
-
     fn exports(&mut self, fi: usize) -> &(std::collections::BTreeSet<String>, bool) {
         let grammar = self.grammar(fi);
         let path = &self.index.files()[fi].path;
@@ -274,175 +261,34 @@ impl<'a> Structure<'a> {
         let Some(tree) = parse(grammar, src) else {
             return;
         };
-        for site in call_sites(grammar, &tree, src) {
-            if site.has_splat || site.callee.first().is_some_and(|c| c == "super") {
-                continue;
-            }
-            // Atomization may record a name once per atom: the call's name is the module-level
-            // one when its atom references it (locals and parameters are never references).
-            let Some(atom) = file
-                .atoms
-                .iter()
-                .find(|a| a.start_byte <= site.start_byte && site.start_byte < a.end_byte)
-            else {
-                continue;
-            };
-            let candidates = atom
-                .references
-                .iter()
-                .filter(|r| matches_chain(r, &site.callee));
-            let exact = candidates
-                .clone()
-                .find(|r| (r.line, r.column) == (site.line, site.col));
-            let Some(r) = exact.or_else(|| candidates.clone().next()) else {
-                continue;
-            };
-            let atom_id = atom.id.as_str();
-            let Some(callee) = self.callee(fi, r, &site) else {
-                continue;
-            };
-            report.checked(1);
-            if let Some((code, message)) = arity_problem(&callee, &site, grammar.is_python()) {
-                report.violation(
-                    Violation::new(&file.path, site.line, site.col, code, message)
-                        .with_atom(Some(atom_id.to_string())),
-                );
-            }
-        }
-    }
-
-    /// The one callable a call lands on, when it is known for sure.
-    fn callee(&mut self, fi: usize, r: &Reference, site: &CallSite) -> Option<Callable> {
-        let Resolution::Plan { providers, .. } = self.index.resolve(fi, r) else {
-            return None;
+        let Structure {
+            project,
+            index,
+            callables,
+            ..
+        } = self;
+        let mut callables_of = |f: usize| {
+            let pf = &index.files()[f];
+            let g = Grammar::for_file(&pf.path, pf.language);
+            let s = project.get(&pf.path).unwrap_or("");
+            Some(
+                callables
+                    .entry(f)
+                    .or_insert_with(|| {
+                        parse(g, s)
+                            .map(|t| crate::syntax::callables_for_calls(g, &t, s))
+                            .unwrap_or_default()
+                    })
+                    .clone(),
+            )
         };
-        let last = site.callee.last()?.clone();
-        let via_receiver = r.kind == RefKind::SelfMember;
-        let mut found: Vec<Callable> = Vec::new();
-        for p in providers {
-            let a = self.index.atom(p);
-            let name_ok = site.callee.len() == 1 || a.name == last;
-            let wanted = if a.kind.is_callable() && name_ok {
-                a.qualified_name.clone()
-            } else if a.kind == AtomKind::ClassHeader && name_ok {
-                let ctor = if self.index.files()[p.file].language == Language::Python {
-                    "__init__"
-                } else {
-                    "constructor"
-                };
-                format!("{}.{ctor}", a.qualified_name)
-            } else {
-                continue;
-            };
-            let Some(c) = self
-                .callables(p.file)
-                .iter()
-                .find(|c| c.qualified_name == wanted)
-                .cloned()
-            else {
-                // A class without its own constructor: inherited or generated.
-                return None;
-            };
-            let unbound = c.is_method
-                && !c.is_static
-                && !c.is_classmethod
-                && !via_receiver
-                && !wanted.ends_with(".__init__")
-                && !wanted.ends_with(".constructor");
-            if unbound || !c.signature_preserved() {
-                return None;
-            }
-            found.push(c);
-        }
-        let first = found.first()?;
-        if found.iter().any(|c| c.shape() != first.shape()) {
-            return None;
-        }
-        Some(first.clone())
-    }
-}
-
-/// Whether reference `r` is the callee chain of a call site.
-fn matches_chain(r: &Reference, chain: &[String]) -> bool {
-    match r.kind {
-        RefKind::SelfMember => {
-            chain.len() == 2
-                && matches!(chain[0].as_str(), "self" | "this")
-                && r.attrs.len() == 1
-                && r.attrs[0] == chain[1]
-        }
-        RefKind::Call | RefKind::Data => {
-            chain.len() == r.attrs.len() + 1
-                && chain[0] == r.name
-                && chain[1..].iter().zip(&r.attrs).all(|(a, b)| a == b)
-        }
-        _ => false,
-    }
-}
-
-/// The arity problem of a call, if any: `(code, message)`.
-fn arity_problem(c: &Callable, site: &CallSite, python: bool) -> Option<(&'static str, String)> {
-    let name = &c.qualified_name;
-    let (required, max) = c.positional_bounds();
-    if let Some(max) = max {
-        if site.positional > max {
-            return Some((
-                codes::TOO_MANY_ARGUMENTS,
-                format!(
-                    "'{name}' takes at most {max} positional argument(s) ({}) but {} were given",
-                    c.shape(),
-                    site.positional
-                ),
-            ));
+        let (violations, checks) =
+            crate::arity::check_calls(index, fi, &tree, src, None, &mut callables_of);
+        report.checked(checks);
+        for v in violations {
+            report.violation(v);
         }
     }
-    if !python {
-        if site.positional < required {
-            return Some((
-                codes::MISSING_ARGUMENT,
-                format!(
-                    "'{name}' needs at least {required} argument(s) ({}) but {} were given",
-                    c.shape(),
-                    site.positional
-                ),
-            ));
-        }
-        return None;
-    }
-    let var_kw = c.params.iter().any(|p| p.kind == ParamKind::VarKeyword);
-    for k in &site.keywords {
-        let known = c.params.iter().any(|p| {
-            &p.name == k && matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly)
-        });
-        if !known && !var_kw {
-            return Some((
-                codes::UNEXPECTED_KEYWORD,
-                format!("'{name}' has no parameter '{k}' ({})", c.shape()),
-            ));
-        }
-    }
-    let mut pos_index = 0;
-    for p in &c.params {
-        let positional = matches!(p.kind, ParamKind::Positional | ParamKind::PositionalOnly);
-        let given = if positional {
-            pos_index += 1;
-            pos_index <= site.positional || site.keywords.contains(&p.name)
-        } else {
-            site.keywords.contains(&p.name)
-        };
-        let required = !p.optional
-            && matches!(
-                p.kind,
-                ParamKind::Positional | ParamKind::PositionalOnly | ParamKind::KeywordOnly
-            );
-        if required && !given {
-            return Some((
-                codes::MISSING_ARGUMENT,
-                format!("'{name}' is missing argument '{}' ({})", p.name, c.shape()),
-            ));
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -10,6 +10,12 @@
 //! | `context_completeness` | resolved references / references, 0..1 | higher is more confident |
 //! | `atomicity` | atomicity score, 0..1 | higher is more confident |
 //! | `logprob_gap` | −(mean token log-probability), or the file's default when absent | lower is more confident |
+//! | `consistency` | 2·(share of independent samples agreeing with the code) − 1; 0 without a sample that counts | higher is more confident |
+//!
+//! `consistency` comes from [`crate::consistency`]: after an atom passed, one more sample of
+//! the same unit is drawn at a non-zero temperature and compared token by token with the
+//! accepted code; a sample failing its atomic check does not count. It detects faults that an
+//! independent sample does not reproduce (see that module for the assumption).
 //!
 //! The fitting script constrains each weight to its direction, so the score is monotonic in
 //! every signal.
@@ -18,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 /// The feature names, in the order of the weight vector and of the CSV columns after the
 /// raw signals are converted.
-pub const FEATURES: [&str; 9] = [
+pub const FEATURES: [&str; 10] = [
     "atomic",
     "module",
     "component",
@@ -28,10 +34,11 @@ pub const FEATURES: [&str; 9] = [
     "context_completeness",
     "atomicity",
     "logprob_gap",
+    "consistency",
 ];
 
 /// Direction of each feature: +1 when a larger value means more confidence, −1 otherwise.
-pub const DIRECTIONS: [f64; 9] = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0];
+pub const DIRECTIONS: [f64; 10] = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0];
 
 /// What is known about one atom when its confidence is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -52,6 +59,10 @@ pub struct Signals {
     pub atomicity: f64,
     /// Mean log-probability of the generated tokens, when the provider returns them (≤ 0).
     pub mean_logprob: Option<f64>,
+    /// Share (0..=1) of the independent samples of the unit that agree with the accepted code,
+    /// among those that passed their atomic check; `None` when no sample counts.
+    #[serde(default)]
+    pub consistency: Option<f64>,
 }
 
 /// Fitted weights and the review threshold.
@@ -126,7 +137,7 @@ fn level(v: Option<bool>) -> f64 {
 }
 
 /// The feature vector of some signals, in the order of [`FEATURES`].
-pub fn features(s: &Signals, w: &ConfidenceWeights) -> [f64; 9] {
+pub fn features(s: &Signals, w: &ConfidenceWeights) -> [f64; 10] {
     [
         level(s.atomic),
         level(s.module),
@@ -138,6 +149,8 @@ pub fn features(s: &Signals, w: &ConfidenceWeights) -> [f64; 9] {
         s.atomicity.clamp(0.0, 1.0),
         s.mean_logprob
             .map_or(w.logprob_gap_when_absent, |lp| (-lp).max(0.0)),
+        s.consistency
+            .map_or(0.0, |share| 2.0 * share.clamp(0.0, 1.0) - 1.0),
     ]
 }
 
@@ -169,18 +182,22 @@ mod tests {
             0.0f64..=1.0,
             0.0f64..=1.0,
             proptest::option::of(-5.0f64..=0.0),
+            proptest::option::of(0.0f64..=1.0),
         )
-            .prop_map(|((a, m, c, s), attempts, complexity, cc, at, lp)| Signals {
-                atomic: a,
-                module: m,
-                component: c,
-                system: s,
-                attempts,
-                complexity,
-                context_completeness: cc,
-                atomicity: at,
-                mean_logprob: lp,
-            })
+            .prop_map(
+                |((a, m, c, s), attempts, complexity, cc, at, lp, cs)| Signals {
+                    atomic: a,
+                    module: m,
+                    component: c,
+                    system: s,
+                    attempts,
+                    complexity,
+                    context_completeness: cc,
+                    atomicity: at,
+                    mean_logprob: lp,
+                    consistency: cs,
+                },
+            )
     }
 
     fn better_level(v: Option<bool>) -> Option<bool> {
@@ -204,6 +221,7 @@ mod tests {
             context_completeness: 1.0,
             atomicity: 0.9,
             mean_logprob: None,
+            consistency: Some(1.0),
         };
         let bad = Signals {
             system: Some(false),
@@ -247,6 +265,7 @@ mod tests {
                 Signals { context_completeness: (s.context_completeness + 0.1).min(1.0), ..s },
                 Signals { atomicity: (s.atomicity + 0.1).min(1.0), ..s },
                 Signals { mean_logprob: Some(s.mean_logprob.map_or(0.0, |lp| (lp + 0.5).min(0.0))), ..s },
+                Signals { consistency: Some(s.consistency.map_or(0.5, |c| (c + 0.25).min(1.0))), ..s },
             ];
             for (i, better) in improved.iter().enumerate() {
                 if i == 8 && s.mean_logprob.is_none() {

@@ -12,17 +12,21 @@
 //! 4. [`system::validate_system`]: the plan's test command over the whole project.
 //!
 //! Levels 2-4 run toolchains in a [`sandbox::Sandbox`]. [`bisect`] maps failures back to atoms
-//! and finds culprits by bisection; [`confidence`] turns the signals of an atom into a score.
+//! and finds culprits by bisection; [`confidence`] turns the signals of an atom into a score,
+//! one of them the [`consistency`] of the accepted code with an independent sample.
 
+mod arity;
 pub mod atomic;
 pub mod bisect;
 pub mod catch;
 pub mod component;
 pub mod confidence;
+pub mod consistency;
 pub mod module;
 mod names;
 pub mod output;
 pub mod project;
+mod pysigs;
 pub mod report;
 pub mod sandbox;
 pub mod syntax;

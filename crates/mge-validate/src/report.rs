@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::sandbox::Isolation;
 
 /// Version of the validators, stored with every result so that results of older validators can
-/// be told apart.
-pub const VALIDATOR_VERSION: &str = concat!("mge-validate/", env!("CARGO_PKG_VERSION"), "+v1");
+/// be told apart (v2: call arity at the atomic level, builtins, standard library, dataclasses).
+pub const VALIDATOR_VERSION: &str = concat!("mge-validate/", env!("CARGO_PKG_VERSION"), "+v2");
 
 /// One problem found by a validator, at a position of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

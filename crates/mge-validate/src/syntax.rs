@@ -620,3 +620,119 @@ pub fn exported_names(tree: &Tree, src: &str) -> (BTreeSet<String>, bool) {
     }
     (names, star)
 }
+
+/// [`callables`] plus the `__init__` that `@dataclass` generates for a module-level Python
+/// class without one of its own (what a call of the class checks against).
+pub fn callables_for_calls(grammar: Grammar, tree: &Tree, src: &str) -> Vec<Callable> {
+    let mut out = callables(grammar, tree, src);
+    if grammar.is_python() {
+        let known: BTreeSet<String> = out.iter().map(|c| c.qualified_name.clone()).collect();
+        let mut fields: std::collections::HashMap<String, Vec<Param>> = Default::default();
+        for st in named_children(tree.root_node()) {
+            if let Some(init) = dataclass_init(src, st, &mut fields) {
+                if !known.contains(&init.qualified_name) {
+                    out.push(init);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The generated `__init__` of a `@dataclass` class statement, when it is known: the class's
+/// own annotated fields, after those of a base that is an earlier dataclass of the same file
+/// (`fields` holds them by class name). Unknown (None): `init=False`, `kw_only`, a base that is
+/// not such a dataclass, or an `__init__` of its own.
+fn dataclass_init(
+    src: &str,
+    st: Node,
+    fields: &mut std::collections::HashMap<String, Vec<Param>>,
+) -> Option<Callable> {
+    if st.kind() != "decorated_definition" {
+        return None;
+    }
+    let class = st.child_by_field_name("definition")?;
+    if class.kind() != "class_definition" {
+        return None;
+    }
+    let decorator = named_children(st)
+        .into_iter()
+        .filter(|d| d.kind() == "decorator")
+        .map(|d| text(src, d).trim_start_matches('@').trim().to_string())
+        .find(|d| {
+            let head = d.split('(').next().unwrap_or(d).trim();
+            head == "dataclass" || head == "dataclasses.dataclass"
+        })?;
+    if decorator.contains("init=False") || decorator.contains("kw_only") {
+        return None;
+    }
+    let name = field_text(src, class, "name")?;
+    let mut params = Vec::new();
+    if let Some(bases) = class.child_by_field_name("superclasses") {
+        let bases = named_children(bases);
+        match bases.as_slice() {
+            [] => {}
+            [one] if one.kind() == "identifier" => {
+                params.extend(fields.get(text(src, *one))?.iter().cloned());
+            }
+            _ => return None,
+        }
+    }
+    for item in named_children(class.child_by_field_name("body")?) {
+        if matches!(item.kind(), "function_definition" | "decorated_definition")
+            && text(src, item).contains("def __init__(")
+        {
+            return None;
+        }
+        let Some(a) = (item.kind() == "expression_statement")
+            .then(|| named_children(item).into_iter().next())
+            .flatten()
+            .filter(|a| a.kind() == "assignment")
+        else {
+            continue;
+        };
+        let (Some(left), Some(ty)) = (a.child_by_field_name("left"), a.child_by_field_name("type"))
+        else {
+            continue;
+        };
+        let ty = text(src, ty);
+        if left.kind() != "identifier" || ty.contains("ClassVar") || ty.contains("KW_ONLY") {
+            if ty.contains("KW_ONLY") {
+                return None;
+            }
+            continue;
+        }
+        let value = a.child_by_field_name("right").map(|v| text(src, v));
+        let optional = match value {
+            None => false,
+            Some(v) if v.starts_with("field(") || v.starts_with("dataclasses.field(") => {
+                if v.contains("init=False") || v.contains("kw_only") {
+                    return None;
+                }
+                v.contains("default=") || v.contains("default_factory=")
+            }
+            Some(_) => true,
+        };
+        let field = text(src, left).to_string();
+        // A redefined field keeps its place.
+        params.retain(|p: &Param| p.name != field);
+        params.push(Param {
+            name: field,
+            kind: ParamKind::Positional,
+            optional,
+        });
+    }
+    fields.insert(name.clone(), params.clone());
+    Some(Callable {
+        qualified_name: format!("{name}.__init__"),
+        params,
+        is_method: true,
+        is_static: false,
+        is_classmethod: false,
+        decorators: Vec::new(),
+        accessor_or_overload: false,
+        start_byte: class.start_byte(),
+        end_byte: class.end_byte(),
+        line: class.start_position().row as u32 + 1,
+    })
+}

@@ -102,8 +102,37 @@ fn small_draw_runs_every_level_in_order_and_tallies() {
 
     let weights = ConfidenceWeights::builtin();
     let p = draw::fault_probability(&fx, &sites, 0.02);
-    let (population, member) =
-        review::population(&fx, &p, &mutants, &levels, &draw::default_mix(), &weights);
+    let consistency = draw::consistency(&fx, &sites, &mutants, 0.02, 1, 1).unwrap();
+    // Every mutant differs from the reference it was drawn from: a sample that counts agrees
+    // with it only when it carries the very same fault.
+    assert_eq!(consistency.mutants.len(), mutants.len());
+    let agreeing = consistency
+        .mutants
+        .iter()
+        .flatten()
+        .filter(|c| **c > 0.5)
+        .count();
+    assert!(agreeing <= 1, "{agreeing} mutants agree with their sample");
+    let clean: Vec<f64> = consistency
+        .clean
+        .iter()
+        .flatten()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
+    assert!(clean.len() > 500, "{}", clean.len());
+    let clean_agree = clean.iter().filter(|c| **c > 0.5).count() as f64 / clean.len() as f64;
+    assert!(clean_agree > 0.8, "{clean_agree}");
+    let (population, member) = review::population(
+        &fx,
+        &p,
+        &mutants,
+        &levels,
+        &draw::default_mix(),
+        &weights,
+        &consistency,
+    );
     let atoms: usize = fx
         .iter()
         .map(|f| {
@@ -123,6 +152,9 @@ fn small_draw_runs_every_level_in_order_and_tallies() {
     assert!(s.faulty_share > 0.0 && s.faulty_share < 0.5);
     let csv = review::to_csv(&population);
     assert_eq!(csv.lines().count(), population.len() + 1);
+    assert!(csv.starts_with("atomic,module,component,system,attempts,complexity,context_completeness,atomicity,mean_logprob,consistency,label,weight\n"));
+    let none = draw::consistency(&fx, &sites, &mutants, 0.02, 1, 0).unwrap();
+    assert_eq!(none, review::Consistency::default());
 }
 
 #[test]

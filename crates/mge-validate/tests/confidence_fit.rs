@@ -23,7 +23,7 @@ impl Lcg {
 fn synthetic(rows: usize) -> (String, Vec<(Signals, bool)>) {
     let mut rng = Lcg(7);
     let mut csv = String::from(
-        "atomic,module,component,system,attempts,complexity,context_completeness,atomicity,mean_logprob,label\n",
+        "atomic,module,component,system,attempts,complexity,context_completeness,atomicity,mean_logprob,consistency,label\n",
     );
     let mut out = Vec::new();
     for _ in 0..rows {
@@ -43,6 +43,15 @@ fn synthetic(rows: usize) -> (String, Vec<(Signals, bool)>) {
             },
             atomicity: 0.5 + 0.5 * rng.next(),
             mean_logprob: (rng.next() < 0.5).then(|| -rng.next() * if faulty { 2.0 } else { 0.5 }),
+            // A sample that counts agrees with correct code mostly, with faulty code rarely.
+            consistency: (rng.next() < 0.7).then(|| {
+                let agree = rng.next() < if faulty { 0.1 } else { 0.93 };
+                if agree {
+                    1.0
+                } else {
+                    0.0
+                }
+            }),
         };
         let lv = |v: Option<bool>| match v {
             Some(true) => "pass",
@@ -51,7 +60,7 @@ fn synthetic(rows: usize) -> (String, Vec<(Signals, bool)>) {
         };
         writeln!(
             csv,
-            "{},{},{},{},{},{},{:.4},{:.4},{},{}",
+            "{},{},{},{},{},{},{:.4},{:.4},{},{},{}",
             lv(s.atomic),
             lv(s.module),
             lv(s.component),
@@ -61,6 +70,7 @@ fn synthetic(rows: usize) -> (String, Vec<(Signals, bool)>) {
             s.context_completeness,
             s.atomicity,
             s.mean_logprob.map_or(String::new(), |l| format!("{l:.4}")),
+            s.consistency.map_or(String::new(), |c| format!("{c:.1}")),
             if faulty { 0 } else { 1 }
         )
         .unwrap();
@@ -92,6 +102,7 @@ fn the_fitting_script_writes_weights_the_scorer_reads() {
     );
     let text = std::fs::read_to_string(&output).unwrap();
     let w = ConfidenceWeights::from_json(&text).unwrap();
+    assert!(w.weights["consistency"] > 0.5, "{:?}", w.weights);
     let mean = |correct: bool| {
         let s: Vec<f64> = rows
             .iter()

@@ -6,6 +6,7 @@ mod common;
 use common::Fixture;
 use mge_atomize::{atomize, AtomizedFile, Config};
 use mge_core::{Language, ValidationLevel};
+use mge_validate::atomic::AtomicContext;
 use mge_validate::{
     check_component, components, validate_atom, validate_components, validate_modules,
     validate_system, AtomInput, AtomLimits, Project, ValidationReport,
@@ -39,18 +40,26 @@ fn mutate(fx: &Fixture, f: &Fault) -> Mutated {
     let old = &base[atom.start_byte..atom.end_byte];
     let rel = at - atom.start_byte;
     let generated = format!("{}{}{}", &old[..rel], f.to, &old[rel + f.from.len()..]);
-    let atomic = validate_atom(&AtomInput {
-        path: f.path,
-        language: file.language,
-        base_source: base,
-        range: atom.start_byte..atom.end_byte,
-        generated: &generated,
-        expected: atom,
-        plan_files: &fx.files,
-        context_names: &[],
-        limits: AtomLimits::default(),
-    })
-    .unwrap();
+    // As a V2 run validates: with the plan's sources, so calls into other files are checked.
+    let sources = fx
+        .project
+        .files()
+        .map(|(p, s)| (p.to_string(), s.to_string()))
+        .collect();
+    let context = AtomicContext::new(fx.files.clone()).with_sources(sources);
+    let atomic = context
+        .validate(&AtomInput {
+            path: f.path,
+            language: file.language,
+            base_source: base,
+            range: atom.start_byte..atom.end_byte,
+            generated: &generated,
+            expected: atom,
+            plan_files: &fx.files,
+            context_names: &[],
+            limits: AtomLimits::default(),
+        })
+        .unwrap();
     let new_source = format!(
         "{}{}{}",
         &base[..atom.start_byte],
@@ -195,7 +204,8 @@ fn python_faults_are_caught_at_their_level() {
         ValidationLevel::Atomic,
         "unresolved_import",
     );
-    // Wrong arity: through a module alias, an import alias, a keyword.
+    // Wrong arity: through a module alias, an import alias, a keyword. The atomic level sees
+    // it (the callee's signature is in the plan); the component level would too.
     for (path, from, to, code) in [
         (
             "shop/services/pricing.py",
@@ -216,13 +226,14 @@ fn python_faults_are_caught_at_their_level() {
             "unexpected_keyword",
         ),
     ] {
-        let (_, _, component) = expect_caught(
+        let (m, _, component) = expect_caught(
             &fx,
             &Fault { path, from, to },
-            ValidationLevel::Component,
+            ValidationLevel::Atomic,
             code,
         );
-        assert_eq!(component.violations[0].file, path);
+        assert_eq!(m.atomic.violations[0].file, path);
+        assert!(codes(&component).iter().any(|c| c == code));
     }
 }
 
@@ -266,7 +277,7 @@ fn typescript_and_javascript_faults_are_caught_at_their_level() {
             from: "nearlyEqual(this.x, other.x, epsilon)",
             to: "nearlyEqual(this.x, other.x, epsilon, 2)",
         },
-        ValidationLevel::Component,
+        ValidationLevel::Atomic,
         "too_many_arguments",
     );
     assert!(

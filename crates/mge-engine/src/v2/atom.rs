@@ -305,6 +305,31 @@ async fn attempts_loop(
     })
 }
 
+/// The request of consistency sample `sample` (1, 2, ...) of an atom: the atom's own prompt
+/// and context without feedback, at `temperature`, under a unit id of its own
+/// (`<key>#consistency`) so that a seeded generator draws it independently of the atom's
+/// attempts, and deterministically for a resume.
+pub fn consistency_request(
+    prepared: &Prepared,
+    index: usize,
+    sample: u32,
+    temperature: f32,
+) -> GenerationRequest {
+    let atom = &prepared.atoms[index];
+    GenerationRequest {
+        unit_id: format!("{}#consistency", atom.key),
+        unit_kind: UnitKind::Atom,
+        language: atom.language,
+        file_path: atom.file.clone(),
+        prompt: atom.description.clone(),
+        context: atom.context.clone(),
+        feedback: None,
+        temperature,
+        attempt: sample,
+        expected: Some(prepared.sources[&atom.file][atom.start_byte..atom.end_byte].to_string()),
+    }
+}
+
 /// History event of a regeneration whose every attempt failed (the atom keeps its version).
 pub const REGENERATION_FAILED: &str = "regeneration_failed";
 

@@ -23,6 +23,7 @@ use crate::scheduler::{Schedule, UnitEnd};
 use crate::strategy::{ExecutionStrategy, UnitPlan, UnitResult};
 use crate::Result;
 
+pub(crate) use confidence::CONSISTENCY_SAMPLE;
 pub(crate) use prepare::Prepared;
 
 /// Adds the post-generation validation figures of a plan's history to its summary.
@@ -62,7 +63,7 @@ impl V2Strategy {
     /// and the review queue.
     pub(crate) async fn validate_generated(&self, run: &RunContext) -> Result<()> {
         post::run_rounds(run, &self.prepared()).await?;
-        confidence::score_plan(run).await
+        confidence::score_plan(run, &self.prepared()).await
     }
 
     pub(crate) fn prepared(&self) -> std::sync::Arc<Prepared> {

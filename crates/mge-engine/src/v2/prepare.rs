@@ -258,8 +258,10 @@ pub async fn prepare(run: &RunContext) -> Result<Prepared> {
     let weights = graph.units().iter().map(|u| u.est_tokens.max(1)).collect();
     Ok(Prepared {
         atoms,
+        // With the sources, an atom's calls into other files are checked for arity too.
+        atomic: mge_validate::atomic::AtomicContext::new(files.clone())
+            .with_sources(sources.clone()),
         sources,
-        atomic: mge_validate::atomic::AtomicContext::new(files.clone()),
         sandbox: run.options.sandbox_limits(),
         files,
         units,

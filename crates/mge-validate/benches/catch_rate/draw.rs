@@ -2,10 +2,13 @@
 //! a class per mutant, on a line drawn uniformly among every line of the fixtures' task atoms
 //! offering a site of that class, deterministically from the seed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mge_generate::simulated::{call_seed, FaultClass, FaultMix, FaultSites, SplitMix64};
+use mge_validate::atomic::{AtomInput, AtomLimits, AtomicContext};
+use mge_validate::catch::review::Consistency;
 use mge_validate::catch::{Class, Fixture, Mutant};
+use mge_validate::consistency::{agreement, agrees};
 
 /// The injector's sites of one task atom.
 pub struct AtomSites {
@@ -130,4 +133,91 @@ pub fn draw(sites: &[AtomSites], class: Class, n: usize, seed: u64) -> Vec<Mutan
         });
     }
     out
+}
+
+/// The consistency signal of every member of the review population: for each member,
+/// `samples` independent samples of its atom drawn with the injector at per-line fault rate
+/// `rate` (each from a seed of its own, derived from `seed`, the fixture, the atom, the member
+/// and the sample number), compared token by token with the member's code; a sample failing
+/// the atomic check does not count (see `mge_validate::consistency`).
+pub fn consistency(
+    fixtures: &[Fixture],
+    sites: &[AtomSites],
+    mutants: &[Mutant],
+    rate: f64,
+    seed: u64,
+    samples: u32,
+) -> Result<Consistency, String> {
+    if samples == 0 {
+        return Ok(Consistency::default());
+    }
+    let contexts: Vec<AtomicContext> = fixtures.iter().map(Fixture::atomic_context).collect();
+    let by_atom: HashMap<(usize, usize, usize), &AtomSites> = sites
+        .iter()
+        .map(|s| ((s.fixture, s.file, s.atom), s))
+        .collect();
+    let share = |f: usize, file: usize, a: usize, code: &str, member: &str| {
+        let Some(s) = by_atom.get(&(f, file, a)) else {
+            return Ok(None);
+        };
+        let fx = &fixtures[f];
+        let af = &fx.files[file];
+        let atom = &af.atoms[a];
+        let base = fx.project.get(&af.path).unwrap_or("");
+        let reference = &base[atom.start_byte..atom.end_byte];
+        let mut outcomes = Vec::new();
+        for k in 0..samples {
+            let unit = format!("consistency:{}:{}:{member}", fx.name, atom.id);
+            let mut rng = SplitMix64::new(call_seed(seed, &unit, k + 1));
+            let sample = s.sites.inject(rate, &FaultMix::default(), &mut rng).code;
+            // The unmodified reference passes every level (the false-positive check).
+            let counts = sample == reference
+                || contexts[f]
+                    .validate(&AtomInput {
+                        path: &af.path,
+                        language: af.language,
+                        base_source: base,
+                        range: atom.start_byte..atom.end_byte,
+                        generated: &sample,
+                        expected: atom,
+                        plan_files: &fx.files,
+                        context_names: &[],
+                        limits: AtomLimits::default(),
+                    })
+                    .map_err(|e| e.to_string())?
+                    .passed;
+            outcomes.push(counts.then(|| agrees(&sample, code, &af.path, af.language)));
+        }
+        Ok::<_, String>(agreement(&outcomes))
+    };
+    let mut out = Consistency::default();
+    for (f, fx) in fixtures.iter().enumerate() {
+        let mut per_target = Vec::new();
+        for &file in &fx.targets {
+            let af = &fx.files[file];
+            let base = fx.project.get(&af.path).unwrap_or("");
+            let mut per_atom = Vec::new();
+            for (a, atom) in af.atoms.iter().enumerate() {
+                per_atom.push(share(
+                    f,
+                    file,
+                    a,
+                    &base[atom.start_byte..atom.end_byte],
+                    "clean",
+                )?);
+            }
+            per_target.push(per_atom);
+        }
+        out.clean.push(per_target);
+    }
+    for (i, m) in mutants.iter().enumerate() {
+        out.mutants.push(share(
+            m.fixture,
+            m.file,
+            m.atom,
+            &m.generated,
+            &format!("mutant{i}"),
+        )?);
+    }
+    Ok(out)
 }

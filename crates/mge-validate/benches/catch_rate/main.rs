@@ -11,13 +11,15 @@
 //! ```text
 //! cargo bench -p mge-validate --bench catch_rate -- [--faults-per-kind N] [--seed S]
 //!     [--workers W] [--fault-rate R] [--cache FILE] [--csv FILE] [--weights FILE] [--plans DIR]
-//!     [--list-survivors N]
+//!     [--list-survivors N] [--consistency-samples K]
 //! ```
 //!
 //! `--cache FILE` keeps level results by project content hash across runs (the key holds the
 //! validator version: delete the file after changing a validator); `--csv FILE` writes the
 //! review population for `scripts/fit_confidence.py`; `--list-survivors N` lists that many of
-//! the faults no level caught.
+//! the faults no level caught; `--consistency-samples K` (default 1, 0 = off) draws K
+//! independent samples of each review member's atom with the injector at `--fault-rate`, for
+//! the self-consistency signal of the confidence score.
 
 mod draw;
 
@@ -39,11 +41,12 @@ struct Args {
     weights: Option<PathBuf>,
     plans: PathBuf,
     list_survivors: usize,
+    consistency_samples: u32,
 }
 
 const USAGE: &str = "usage: catch_rate [--faults-per-kind N] [--seed S] [--workers W] \
 [--fault-rate R] [--cache FILE] [--csv FILE] [--weights FILE] [--plans DIR] \
-[--list-survivors N]";
+[--list-survivors N] [--consistency-samples K]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         weights: None,
         plans: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/plans"),
         list_survivors: 25,
+        consistency_samples: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,6 +92,10 @@ fn parse_args() -> Result<Args, String> {
             "--list-survivors" => {
                 let v = value()?;
                 a.list_survivors = v.parse().map_err(|_| bad(&v))?;
+            }
+            "--consistency-samples" => {
+                let v = value()?;
+                a.consistency_samples = v.parse().map_err(|_| bad(&v))?;
             }
             "--cache" => a.cache = Some(value()?.into()),
             "--csv" => a.csv = Some(value()?.into()),
@@ -256,6 +264,14 @@ fn run(a: &Args) -> Result<bool, String> {
     }
 
     let probability = draw::fault_probability(&fixtures, &sites, a.fault_rate);
+    let consistency = draw::consistency(
+        &fixtures,
+        &sites,
+        &mutants,
+        a.fault_rate,
+        a.seed,
+        a.consistency_samples,
+    )?;
     let (population, member) = review::population(
         &fixtures,
         &probability,
@@ -263,9 +279,13 @@ fn run(a: &Args) -> Result<bool, String> {
         &levels,
         &draw::default_mix(),
         &weights,
+        &consistency,
     );
     let summary = review::summarize(&population, &member, &mutants, &levels, &weights);
-    println!("\nAt fault rate {} per line:", a.fault_rate);
+    println!(
+        "\nAt fault rate {} per line, {} consistency sample(s) per atom:",
+        a.fault_rate, a.consistency_samples
+    );
     print!("{}", summary.render());
     if let Some(p) = &a.csv {
         std::fs::write(p, review::to_csv(&population))

@@ -38,6 +38,17 @@ pub enum FixtureError {
 }
 
 impl Fixture {
+    /// An atomic-validation context over the reference project, with its sources (for the
+    /// arity of calls into other files).
+    pub fn atomic_context(&self) -> crate::atomic::AtomicContext {
+        let sources = self
+            .project
+            .files()
+            .map(|(p, s)| (p.to_string(), s.to_string()))
+            .collect();
+        crate::atomic::AtomicContext::new(self.files.clone()).with_sources(sources)
+    }
+
     /// Loads the plan in `dir` (a directory holding `plan.toml`) and its reference project.
     pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
         let shown = dir.display().to_string();

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 pub use fixture::{Fixture, FixtureError};
 
-use crate::atomic::{validate_atom, AtomInput, AtomLimits};
+use crate::atomic::{AtomInput, AtomLimits};
 use crate::component::validate_components;
 use crate::module::validate_modules;
 use crate::project::ValidateError;
@@ -105,7 +105,7 @@ pub fn evaluate(fx: &Fixture, m: &Mutant, limits: &SandboxLimits) -> Result<Leve
         .get(&file.path)
         .ok_or_else(|| ValidateError::UnknownFile(file.path.clone()))?;
     let mut levels: Levels = [None; 4];
-    let atomic = validate_atom(&AtomInput {
+    let atomic = fx.atomic_context().validate(&AtomInput {
         path: &file.path,
         language: file.language,
         base_source: base,
@@ -307,8 +307,9 @@ pub fn false_positives(fx: &Fixture, limits: &SandboxLimits) -> Result<Vec<Strin
             .project
             .get(&f.path)
             .ok_or_else(|| ValidateError::UnknownFile(f.path.clone()))?;
+        let context = fx.atomic_context();
         for a in &f.atoms {
-            let r = validate_atom(&AtomInput {
+            let r = context.validate(&AtomInput {
                 path: &f.path,
                 language: f.language,
                 base_source: source,

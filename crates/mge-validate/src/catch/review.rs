@@ -13,7 +13,10 @@
 //!
 //! **Signals.** The level results of the run (a level after the one that failed counts as not
 //! run), one attempt, and the atom's reference complexity, context completeness and atomicity
-//! score; no log-probabilities (the simulated provider has none).
+//! score; no log-probabilities (the simulated provider has none). The consistency signal comes
+//! from the caller: per member, the agreement share of independent samples of the atom (drawn
+//! by the benchmark with the generator's injector at the run's fault rate, under a seed of
+//! their own) with the member's code, `None` when no sample passed its atomic check.
 //!
 //! **Figures.** The review share is the weighted share of the population scoring below the
 //! threshold; the recall is the share of drawn faults that survived every level and still went
@@ -97,7 +100,7 @@ impl ReviewSummary {
     }
 }
 
-fn signals_of(atom: &Atom, levels: Levels) -> Signals {
+fn signals_of(atom: &Atom, levels: Levels, consistency: Option<f64>) -> Signals {
     Signals {
         atomic: levels[0],
         module: levels[1],
@@ -108,6 +111,26 @@ fn signals_of(atom: &Atom, levels: Levels) -> Signals {
         context_completeness: atom.context_completeness,
         atomicity: atom.atomicity.score,
         mean_logprob: None,
+        consistency,
+    }
+}
+
+/// The consistency signal of every member of the population: `clean[f][t][a]` for the clean
+/// copy of atom `a` of the `t`-th task target of fixture `f`, `mutants[i]` for mutant `i`.
+/// Empty vectors mean no samples were drawn (every member gets `None`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Consistency {
+    pub clean: Vec<Vec<Vec<Option<f64>>>>,
+    pub mutants: Vec<Option<f64>>,
+}
+
+impl Consistency {
+    fn clean(&self, f: usize, t: usize, a: usize) -> Option<f64> {
+        self.clean.get(f)?.get(t)?.get(a).copied().flatten()
+    }
+
+    fn mutant(&self, i: usize) -> Option<f64> {
+        self.mutants.get(i).copied().flatten()
     }
 }
 
@@ -121,6 +144,7 @@ pub fn population(
     levels: &[Levels],
     mix: &BTreeMap<Class, f64>,
     weights: &ConfidenceWeights,
+    consistency: &Consistency,
 ) -> (Vec<Scored>, Vec<Option<usize>>) {
     let mut out = Vec::new();
     let mut total_p = 0.0;
@@ -145,7 +169,7 @@ pub fn population(
                     .copied()
                     .unwrap_or(0.0);
                 total_p += p;
-                let s = signals_of(atom, all_pass);
+                let s = signals_of(atom, all_pass, consistency.clean(f, t, a));
                 out.push(Scored {
                     signals: s,
                     correct: true,
@@ -175,7 +199,7 @@ pub fn population(
             };
             for &i in idx {
                 let atom = &fixtures[f].files[file].atoms[a];
-                let s = signals_of(atom, levels[i]);
+                let s = signals_of(atom, levels[i], consistency.mutant(i));
                 let w = p * share / idx.len() as f64;
                 faulty_weight += w;
                 member[i] = Some(out.len());
@@ -258,7 +282,7 @@ pub fn summarize(
 /// per row).
 pub fn to_csv(population: &[Scored]) -> String {
     let mut s = String::from(
-        "atomic,module,component,system,attempts,complexity,context_completeness,atomicity,mean_logprob,label,weight\n",
+        "atomic,module,component,system,attempts,complexity,context_completeness,atomicity,mean_logprob,consistency,label,weight\n",
     );
     let lv = |v: Option<bool>| match v {
         Some(true) => "pass",
@@ -269,7 +293,7 @@ pub fn to_csv(population: &[Scored]) -> String {
         let g = &p.signals;
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{:.6},{:.6},,{},{:.9}",
+            "{},{},{},{},{},{},{:.6},{:.6},,{},{},{:.9}",
             lv(g.atomic),
             lv(g.module),
             lv(g.component),
@@ -278,6 +302,7 @@ pub fn to_csv(population: &[Scored]) -> String {
             g.complexity,
             g.context_completeness,
             g.atomicity,
+            g.consistency.map_or(String::new(), |c| format!("{c:.6}")),
             u8::from(p.correct),
             p.weight
         );
