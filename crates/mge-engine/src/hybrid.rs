@@ -3,6 +3,12 @@
 //! retries is run again in MVP, from its first subtask. Every fallback is recorded in the plan's
 //! history (`hybrid_fallback`, with its reason) before it is acted on, and the output takes a
 //! fallen-back task's file from its MVP run.
+//!
+//! After generation the V2 part gets what a V2 run gets: the validation rounds (module,
+//! component and system levels, regenerating the atoms failures point at) and the confidence
+//! scores and review queue. The files of tasks that fell back are part of the project those
+//! rounds check, but they stay MVP: no failure is sent back to them and none of their atoms
+//! is scored or queued.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -15,6 +21,7 @@ use tokio::sync::OnceCell;
 use crate::run::RunContext;
 use crate::scheduler::{Schedule, UnitEnd};
 use crate::strategy::{ExecutionStrategy, UnitPlan, UnitResult};
+use crate::v2::post;
 use crate::{MvpStrategy, Result, V2Strategy};
 
 /// History event of a task handed from V2 to MVP.
@@ -47,6 +54,47 @@ pub struct HybridStrategy {
 }
 
 impl HybridStrategy {
+    /// Validation rounds over the V2 tasks, then confidence scores and the review queue (the
+    /// same code as V2's; the rounds already made are not made again).
+    pub(crate) async fn validate_generated(&self, run: &RunContext) -> Result<()> {
+        let prepared = self.v2.prepared();
+        let scope = self.scope(run).await?;
+        post::run_rounds_in(run, &prepared, Arc::new(scope)).await?;
+        self.v2.validate_generated(run).await
+    }
+
+    /// The atoms of tasks that fell back to MVP are left out of the rounds; their files come
+    /// from the MVP run.
+    async fn scope(&self, run: &RunContext) -> Result<post::Scope> {
+        let fallen = fallen_tasks(run).await?;
+        let targets: HashSet<&str> = run
+            .plan
+            .tasks
+            .iter()
+            .filter(|t| fallen.contains(&t.task_id))
+            .map(|t| t.target.as_str())
+            .collect();
+        let excluded = self
+            .v2
+            .prepared()
+            .atoms
+            .iter()
+            .filter(|a| fallen.contains(&a.task_id))
+            .map(|a| a.key.clone())
+            .collect();
+        let fixed_files = self
+            .mvp
+            .assemble(run)
+            .await?
+            .into_iter()
+            .filter(|(path, _)| targets.contains(path.as_str()))
+            .collect();
+        Ok(post::Scope {
+            excluded,
+            fixed_files,
+        })
+    }
+
     fn layout(&self) -> Arc<Layout> {
         self.layout
             .lock()
@@ -351,12 +399,7 @@ impl ExecutionStrategy for HybridStrategy {
     }
 
     async fn assemble(&self, run: &RunContext) -> Result<Vec<(String, String)>> {
-        let history = run.store.load_history(run.plan_id()).await?;
-        let fallen: HashSet<TaskId> = history
-            .iter()
-            .filter(|h| h.event == HYBRID_FALLBACK)
-            .filter_map(|h| h.task_id)
-            .collect();
+        let fallen = fallen_tasks(run).await?;
         let mvp_targets: HashSet<&str> = run
             .plan
             .tasks
@@ -380,6 +423,16 @@ impl ExecutionStrategy for HybridStrategy {
         );
         Ok(files)
     }
+}
+
+/// Tasks recorded as fallen back to MVP.
+async fn fallen_tasks(run: &RunContext) -> Result<HashSet<TaskId>> {
+    let history = run.store.load_history(run.plan_id()).await?;
+    Ok(history
+        .iter()
+        .filter(|h| h.event == HYBRID_FALLBACK)
+        .filter_map(|h| h.task_id)
+        .collect())
 }
 
 /// Wave of every unit: 0 without providers, else one more than its highest provider.

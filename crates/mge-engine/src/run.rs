@@ -374,9 +374,12 @@ impl Engine {
         let started = Instant::now();
         let v2 =
             (ctx.options.mode == ExecutionMode::V2Atoms).then(|| Arc::new(V2Strategy::default()));
-        let strategy: Arc<dyn ExecutionStrategy> = match &v2 {
-            Some(v2) => v2.clone(),
-            None => self.strategy(ctx.options.mode),
+        let hybrid = (ctx.options.mode == ExecutionMode::Hybrid)
+            .then(|| Arc::new(HybridStrategy::default()));
+        let strategy: Arc<dyn ExecutionStrategy> = match (&v2, &hybrid) {
+            (Some(v2), _) => v2.clone(),
+            (_, Some(hybrid)) => hybrid.clone(),
+            _ => self.strategy(ctx.options.mode),
         };
         self.store
             .set_plan_status(ctx.plan_id(), TaskStatus::Running)
@@ -431,6 +434,9 @@ impl Engine {
         let stopped = report.ends.contains(&UnitEnd::NotStarted);
         if let (Some(v2), false) = (&v2, stopped) {
             v2.validate_generated(&ctx).await?;
+        }
+        if let (Some(hybrid), false) = (&hybrid, stopped) {
+            hybrid.validate_generated(&ctx).await?;
         }
         let files = strategy.assemble(&ctx).await?;
         if let Some(out) = &ctx.options.out_dir {

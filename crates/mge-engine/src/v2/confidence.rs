@@ -249,7 +249,19 @@ pub async fn score_plan(run: &RunContext, prepared: &Prepared) -> Result<()> {
         .rfind(|h| h.event == VALIDATION_ROUND)
         .map(|h| &h.details);
     let weights = ConfidenceWeights::builtin();
-    let atoms = run.store.load_atoms(plan).await?;
+    // Atoms of tasks that fell back to MVP (hybrid) are not this mode's: no score, no review.
+    let fallen: HashSet<mge_core::TaskId> = history
+        .iter()
+        .filter(|h| h.event == crate::HYBRID_FALLBACK)
+        .filter_map(|h| h.task_id)
+        .collect();
+    let atoms: Vec<StoredAtom> = run
+        .store
+        .load_atoms(plan)
+        .await?
+        .into_iter()
+        .filter(|a| !fallen.contains(&a.atom.task_id))
+        .collect();
     let consistency = consistency(run, prepared, &atoms, &history).await?;
     let mut scores = Vec::new();
     let mut reviews = Vec::new();

@@ -42,10 +42,45 @@ pub struct RoundVerdict {
     pub levels: Vec<(ValidationLevel, bool)>,
 }
 
+/// What the rounds validate and regenerate. V2 validates every atom of the plan; hybrid
+/// leaves out the atoms of tasks that fell back to MVP, whose files it takes from their MVP
+/// run instead: those files are part of the project the component and system levels check,
+/// but no failure is sent back to them (an MVP task keeps its syntax check only).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Keys of the atoms left out.
+    pub excluded: HashSet<String>,
+    /// Files of the project not made from atoms: `(target path, code)`.
+    pub fixed_files: Vec<(String, String)>,
+}
+
+impl Scope {
+    fn keep(&self, codes: HashMap<String, String>) -> HashMap<String, String> {
+        codes
+            .into_iter()
+            .filter(|(key, _)| !self.excluded.contains(key))
+            .collect()
+    }
+
+    fn is_fixed(&self, path: &str) -> bool {
+        self.fixed_files.iter().any(|(p, _)| p == path)
+    }
+}
+
 /// Runs the validation rounds of a plan whose atoms are all generated. Returns without doing
 /// anything when some atom did not succeed (the plan has failed already) or when the rounds
 /// were all made by an earlier invocation.
 pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()> {
+    run_rounds_in(run, prepared, Arc::new(Scope::default())).await
+}
+
+/// [`run_rounds`] over the atoms of `scope`; atoms left out of it neither block the rounds
+/// nor get regenerated.
+pub async fn run_rounds_in(
+    run: &RunContext,
+    prepared: &Arc<Prepared>,
+    scope: Arc<Scope>,
+) -> Result<()> {
     let plan = run.plan_id();
     let history = run.store.load_history(plan).await?;
     let rounds: Vec<&serde_json::Value> = history
@@ -58,7 +93,7 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
     // An interrupted run finishes the regenerations its last round decided; a round that
     // decided none (it passed, pointed nowhere, or was the last) ended the rounds.
     if let Some(last) = rounds.last() {
-        if decided_regenerations(last).is_empty() {
+        if decided_regenerations(last).is_empty() && !restored_any(last) {
             return Ok(());
         }
         let atoms = run.store.load_atoms(plan).await?;
@@ -75,10 +110,16 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
             }
         }
     }
-    let first_codes = first_attempt_codes(&history);
+    let first_codes = scope.keep(first_attempt_codes(&history));
     let mut previous_round: Option<serde_json::Value> = rounds.last().map(|d| (*d).clone());
     while round < limit {
-        let atoms = run.store.load_atoms(plan).await?;
+        let atoms: Vec<_> = run
+            .store
+            .load_atoms(plan)
+            .await?
+            .into_iter()
+            .filter(|a| !scope.excluded.contains(&a.atom.atom_key))
+            .collect();
         if atoms.iter().any(|a| a.status != AtomStatus::Succeeded) {
             return Ok(());
         }
@@ -93,14 +134,14 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
         round += 1;
         let first = (round == 1).then(|| first_codes.clone());
         let current = codes.clone();
-        let checked = check_blocking(run, prepared, codes, first).await?;
+        let checked = check_blocking(run, prepared, &scope, codes, first).await?;
         let Checked {
             reports,
             mut verdict,
             first_precision,
         } = checked;
         if let Some(previous) = previous_round.as_ref() {
-            escalate(prepared, &mut verdict, previous);
+            escalate(prepared, &current, &mut verdict, previous);
         }
         // A failure that points nowhere after a round of regenerations: bisect over them.
         let mut bisected = None;
@@ -112,7 +153,8 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
         ) {
             let candidates = bisection::candidates(previous, &current);
             if !candidates.is_empty() {
-                let outcome = bisect_blocking(run, prepared, &current, candidates.clone()).await?;
+                let outcome =
+                    bisect_blocking(run, prepared, &scope, &current, candidates.clone()).await?;
                 for key in &outcome.culprits {
                     let atom = prepared.atoms.iter().find(|a| &a.key == key);
                     let code = candidates.iter().find(|(k, _)| k == key);
@@ -120,8 +162,8 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
                         restores.push((atom.id, code.clone()));
                     }
                 }
-                if !restores.is_empty() {
-                    verdict.precision = outcome.precision;
+                if let Some(precision) = outcome.precision.filter(|_| !restores.is_empty()) {
+                    verdict.precision = Some(precision);
                 }
                 bisected = Some(outcome);
             }
@@ -159,6 +201,7 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
                 "culprits": b.culprits,
                 "isolated": b.isolated,
                 "calls": b.calls,
+                "passed": b.passed,
             })),
         });
         let event = HistoryEvent {
@@ -175,7 +218,12 @@ pub async fn run_rounds(run: &RunContext, prepared: &Arc<Prepared>) -> Result<()
         for (seq, e) in seqs.into_iter().zip([event]) {
             run.report(seq, e);
         }
-        if regenerate.is_empty() {
+        // Restored culprits change the project: the next round validates it again (a
+        // restoration that leaves a located failure has it regenerated then).
+        let restored = bisected
+            .as_ref()
+            .is_some_and(|b| !b.culprits.is_empty() && !b.passed);
+        if regenerate.is_empty() && !restored {
             return Ok(());
         }
         for (index, feedback) in &regenerate {
@@ -191,17 +239,17 @@ const ESCALATION_LIMIT: usize = 12;
 /// Escalation: a suspect that was regenerated by the previous round and is still pointed at
 /// is probably not the cause but where it shows (a wrong value thrown or returned there): the
 /// generated atoms it uses become suspects too.
-fn escalate(prepared: &Prepared, verdict: &mut RoundVerdict, previous: &serde_json::Value) {
+fn escalate(
+    prepared: &Prepared,
+    codes: &HashMap<String, String>,
+    verdict: &mut RoundVerdict,
+    previous: &serde_json::Value,
+) {
     let before: HashSet<String> = decided_regenerations(previous)
         .into_iter()
         .map(|(key, _, _)| key)
         .collect();
-    let position: HashMap<&str, usize> = prepared
-        .atoms
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.key.as_str(), i))
-        .collect();
+    let position = positions(prepared, codes);
     let linkage = mge_atomize::link(&prepared.files);
     let known: HashSet<usize> = verdict.suspects.iter().map(|(i, _)| *i).collect();
     // The atoms used directly, and the same with the members of the classes among them.
@@ -224,10 +272,11 @@ fn escalate(prepared: &Prepared, verdict: &mut RoundVerdict, previous: &serde_js
                 direct.entry(provider).or_insert_with(|| note.clone());
             }
             let members = prepared.atoms.iter().enumerate().filter(|(_, a)| {
-                prepared.files[a.file_index].atoms[a.atom_index]
-                    .parent
-                    .as_deref()
-                    == Some(l.provider.as_str())
+                codes.contains_key(&a.key)
+                    && prepared.files[a.file_index].atoms[a.atom_index]
+                        .parent
+                        .as_deref()
+                        == Some(l.provider.as_str())
             });
             for i in std::iter::once(provider).chain(members.map(|(i, _)| i)) {
                 if !known.contains(&i) {
@@ -245,6 +294,27 @@ fn escalate(prepared: &Prepared, verdict: &mut RoundVerdict, previous: &serde_js
     let added: Vec<(usize, String)> = added.into_iter().take(ESCALATION_LIMIT).collect();
     verdict.suspects.extend(added);
     verdict.suspects.sort_by_key(|(i, _)| *i);
+}
+
+/// Whether a recorded round restored bisection culprits and left a failure for the next round
+/// to regenerate.
+fn restored_any(details: &serde_json::Value) -> bool {
+    let b = &details["bisection"];
+    b["culprits"].as_array().is_some_and(|c| !c.is_empty()) && b["passed"].as_bool() == Some(false)
+}
+
+/// Position in `Prepared::atoms` of every atom that has code in `codes` (the atoms in scope).
+fn positions<'a>(
+    prepared: &'a Prepared,
+    codes: &HashMap<String, String>,
+) -> HashMap<&'a str, usize> {
+    prepared
+        .atoms
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| codes.contains_key(&a.key))
+        .map(|(i, a)| (a.key.as_str(), i))
+        .collect()
 }
 
 /// The regenerations a recorded round decided: `(atom key, its attempt number then, feedback)`.
@@ -286,17 +356,19 @@ struct Checked {
 async fn check_blocking(
     run: &RunContext,
     prepared: &Arc<Prepared>,
+    scope: &Arc<Scope>,
     codes: HashMap<String, String>,
     first: Option<HashMap<String, String>>,
 ) -> Result<Checked> {
     let plan = run.plan.plan.clone();
     let plan_id = run.plan_id();
     let prepared = prepared.clone();
+    let scope = scope.clone();
     tokio::task::spawn_blocking(move || {
-        let (reports, verdict) = check_project(plan_id, &plan, &prepared, &codes)?;
+        let (reports, verdict) = check_project(plan_id, &plan, &prepared, &scope, &codes)?;
         let first_precision = match first {
             Some(first) => {
-                let files = assemble(&prepared, &first);
+                let files = assemble_in(&prepared, &first, &scope);
                 let project = load_project(plan_id, &plan, &files)?;
                 system_precision(plan_id, &plan, &project, &prepared.sandbox)?
             }
@@ -318,15 +390,17 @@ async fn check_blocking(
 async fn bisect_blocking(
     run: &RunContext,
     prepared: &Arc<Prepared>,
+    scope: &Arc<Scope>,
     codes: &HashMap<String, String>,
     candidates: Vec<(String, String)>,
 ) -> Result<bisection::BisectOutcome> {
     let plan = run.plan.plan.clone();
     let plan_id = run.plan_id();
     let prepared = prepared.clone();
+    let scope = scope.clone();
     let codes = codes.clone();
     tokio::task::spawn_blocking(move || {
-        bisection::bisect(plan_id, &plan, &prepared, &codes, &candidates)
+        bisection::bisect(plan_id, &plan, &prepared, &scope, &codes, &candidates)
     })
     .await
     .map_err(|e| EngineError::Plan {
@@ -349,6 +423,18 @@ pub fn assemble(prepared: &Prepared, codes: &HashMap<String, String>) -> Vec<(St
         }
     }
     files.retain(|(_, code)| !code.is_empty());
+    files
+}
+
+/// [`assemble`] of the atoms in `scope`, followed by its fixed files.
+pub fn assemble_in(
+    prepared: &Prepared,
+    codes: &HashMap<String, String>,
+    scope: &Scope,
+) -> Vec<(String, String)> {
+    let mut files = assemble(prepared, &scope.keep(codes.clone()));
+    files.retain(|(path, _)| !scope.is_fixed(path));
+    files.extend(scope.fixed_files.iter().cloned());
     files
 }
 
@@ -416,9 +502,11 @@ pub(crate) fn check_project(
     plan_id: PlanId,
     plan: &mge_plan::Plan,
     prepared: &Prepared,
+    scope: &Scope,
     codes: &HashMap<String, String>,
 ) -> Result<(Vec<ValidationReport>, RoundVerdict)> {
-    let files = assemble(prepared, codes);
+    let codes = &scope.keep(codes.clone());
+    let files = assemble_in(prepared, codes, scope);
     let project = load_project(plan_id, plan, &files)?;
     let project_files = project.atomize(&Config::default());
     let limits = prepared.sandbox;
@@ -434,8 +522,10 @@ pub(crate) fn check_project(
             .or_default()
             .extend(planned.defines.iter().cloned());
     }
+    // Files of the scope's fixed tasks are checked as their mode checks them, not here.
     let modules: Vec<(&str, &str)> = files
         .iter()
+        .filter(|(p, _)| !scope.is_fixed(p))
         .map(|(p, s)| (p.as_str(), s.as_str()))
         .collect();
     let module_reports = validate_modules(&modules, &project_files, &expected, &[], &limits)
@@ -448,7 +538,12 @@ pub(crate) fn check_project(
     reports.extend(module_reports.into_values());
 
     // Component level, one report per directory of generated files.
-    let groups = components(files.iter().map(|(p, _)| p.as_str()));
+    let groups = components(
+        files
+            .iter()
+            .filter(|(p, _)| !scope.is_fixed(p))
+            .map(|(p, _)| p.as_str()),
+    );
     let tsconfig = project.get("tsconfig.json").map(|_| "tsconfig.json");
     let component_reports =
         validate_components(&project, &project_files, &groups, tsconfig, &limits)
@@ -501,12 +596,7 @@ fn suspects(
     reports: &[ValidationReport],
 ) -> Vec<(usize, String)> {
     let spans = spans(prepared, codes);
-    let position: HashMap<&str, usize> = prepared
-        .atoms
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.key.as_str(), i))
-        .collect();
+    let position = positions(prepared, codes);
     let generated: HashSet<&str> = prepared.atoms.iter().map(|a| a.file.as_str()).collect();
     // Support code (tests, re-exports) is copied unchanged: its atoms keep the lines they had
     // when the plan was atomized, and the links say which generated atoms it uses.
@@ -528,6 +618,9 @@ fn suspects(
     // A test that uses a class exercises its methods: they are suspects with the class.
     let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, a) in prepared.atoms.iter().enumerate() {
+        if !codes.contains_key(&a.key) {
+            continue;
+        }
         if let Some(parent) = &prepared.files[a.file_index].atoms[a.atom_index].parent {
             children.entry(parent.as_str()).or_default().push(i);
         }
